@@ -1,0 +1,693 @@
+#include "common/json_reader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/json_writer.h"
+
+namespace sagewai::json {
+
+absl::string_view TypeName(Type type) {
+  switch (type) {
+    case Type::kNull:
+      return "null";
+    case Type::kBool:
+      return "boolean";
+    case Type::kNumber:
+      return "number";
+    case Type::kString:
+      return "string";
+    case Type::kArray:
+      return "array";
+    case Type::kObject:
+      return "object";
+  }
+  return "unknown";
+}
+
+// ---- Value ----
+
+Value::Value(bool b) noexcept : Value() {
+  type_ = Type::kBool;
+  payload_.b = b;
+}
+
+Value::Value(double d) : Value() {
+  std::string literal;
+  if (std::isfinite(d)) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d);
+    literal.assign(buf, end);
+  }
+  *this = FromDecimal(d, std::move(literal));
+}
+
+Value::Value(const char* s) : Value(std::string(s)) {}
+Value::Value(absl::string_view s) : Value(std::string(s)) {}
+
+Value::Value(std::string s) : Value() {
+  payload_.str = new std::string(std::move(s));
+  type_ = Type::kString;
+}
+
+Value::Value(Array a) : Value() {
+  payload_.array = new Array(std::move(a));
+  type_ = Type::kArray;
+}
+
+Value::Value(Object o) : Value() {
+  payload_.object = new Object(std::move(o));
+  type_ = Type::kObject;
+}
+
+Value::Value(const Value& other) : Value() { CopyFrom(other); }
+Value::Value(Value&& other) noexcept : Value() { MoveFrom(other); }
+
+Value& Value::operator=(const Value& other) {
+  if (this != &other) {
+    Value copy(other);
+    Destroy();
+    MoveFrom(copy);
+  }
+  return *this;
+}
+
+Value& Value::operator=(Value&& other) noexcept {
+  if (this != &other) {
+    Destroy();
+    MoveFrom(other);
+  }
+  return *this;
+}
+
+Value::~Value() { Destroy(); }
+
+void Value::SetInt(int64_t v) {
+  Destroy();
+  type_ = Type::kNumber;
+  is_int_ = true;
+  payload_.i = v;
+}
+
+void Value::SetUnsigned(uint64_t v) {
+  if (v <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    SetInt(static_cast<int64_t>(v));
+  } else {
+    *this = FromDecimal(static_cast<double>(v), absl::StrCat(v));
+  }
+}
+
+Value Value::FromDecimal(double value, std::string literal) {
+  Value v;
+  v.payload_.decimal = new Decimal{value, std::move(literal)};
+  v.type_ = Type::kNumber;
+  return v;
+}
+
+void Value::Destroy() noexcept {
+  switch (type_) {
+    case Type::kNumber:
+      if (!is_int_) delete payload_.decimal;
+      break;
+    case Type::kString:
+      delete payload_.str;
+      break;
+    case Type::kArray:
+      delete payload_.array;
+      break;
+    case Type::kObject:
+      delete payload_.object;
+      break;
+    case Type::kNull:
+    case Type::kBool:
+      break;
+  }
+  type_ = Type::kNull;
+  is_int_ = false;
+  payload_.i = 0;
+}
+
+void Value::CopyFrom(const Value& other) {
+  switch (other.type_) {
+    case Type::kNull:
+    case Type::kBool:
+      payload_ = other.payload_;
+      break;
+    case Type::kNumber:
+      if (other.is_int_) {
+        payload_ = other.payload_;
+      } else {
+        payload_.decimal = new Decimal(*other.payload_.decimal);
+      }
+      break;
+    case Type::kString:
+      payload_.str = new std::string(*other.payload_.str);
+      break;
+    case Type::kArray:
+      payload_.array = new Array(*other.payload_.array);
+      break;
+    case Type::kObject:
+      payload_.object = new Object(*other.payload_.object);
+      break;
+  }
+  type_ = other.type_;
+  is_int_ = other.is_int_;
+}
+
+void Value::MoveFrom(Value& other) noexcept {
+  type_ = other.type_;
+  is_int_ = other.is_int_;
+  payload_ = other.payload_;
+  other.type_ = Type::kNull;
+  other.is_int_ = false;
+  other.payload_.i = 0;
+}
+
+std::optional<bool> Value::AsBool() const {
+  if (type_ != Type::kBool) return std::nullopt;
+  return payload_.b;
+}
+
+std::optional<int64_t> Value::AsInt() const {
+  if (!is_int()) return std::nullopt;
+  return payload_.i;
+}
+
+std::optional<double> Value::AsDouble() const {
+  if (type_ != Type::kNumber) return std::nullopt;
+  return is_int_ ? static_cast<double>(payload_.i) : payload_.decimal->value;
+}
+
+std::optional<absl::string_view> Value::AsString() const {
+  if (type_ != Type::kString) return std::nullopt;
+  return absl::string_view(*payload_.str);
+}
+
+const Array* Value::AsArray() const { return is_array() ? payload_.array : nullptr; }
+Array* Value::AsArray() { return is_array() ? payload_.array : nullptr; }
+const Object* Value::AsObject() const { return is_object() ? payload_.object : nullptr; }
+Object* Value::AsObject() { return is_object() ? payload_.object : nullptr; }
+
+const Value* Value::Find(absl::string_view key) const {
+  return is_object() ? payload_.object->Find(key) : nullptr;
+}
+
+bool operator==(const Value& a, const Value& b) {
+  if (a.type_ != b.type_) return false;
+  switch (a.type_) {
+    case Type::kNull:
+      return true;
+    case Type::kBool:
+      return a.payload_.b == b.payload_.b;
+    case Type::kNumber:
+      if (a.is_int_ && b.is_int_) return a.payload_.i == b.payload_.i;
+      return *a.AsDouble() == *b.AsDouble();
+    case Type::kString:
+      return *a.payload_.str == *b.payload_.str;
+    case Type::kArray:
+      return *a.payload_.array == *b.payload_.array;
+    case Type::kObject:
+      return *a.payload_.object == *b.payload_.object;
+  }
+  return false;
+}
+
+// ---- Object ----
+
+Object::Object(std::initializer_list<Member> members) {
+  for (const Member& m : members) Set(m.first, m.second);
+}
+
+Value& Object::Set(std::string key, Value value) {
+  if (Value* existing = Find(key)) {
+    *existing = std::move(value);
+    return *existing;
+  }
+  if (!index_.empty() || members_.size() >= kIndexThreshold) {
+    if (index_.empty()) {
+      for (size_t i = 0; i < members_.size(); ++i) index_.emplace(members_[i].first, i);
+    }
+    index_.emplace(key, members_.size());
+  }
+  members_.emplace_back(std::move(key), std::move(value));
+  return members_.back().second;
+}
+
+const Value* Object::Find(absl::string_view key) const {
+  if (!index_.empty()) {
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &members_[it->second].second;
+  }
+  for (const Member& m : members_) {
+    if (m.first == key) return &m.second;
+  }
+  return nullptr;
+}
+
+Value* Object::Find(absl::string_view key) {
+  return const_cast<Value*>(static_cast<const Object*>(this)->Find(key));
+}
+
+// ---- Parser ----
+
+// Length of the valid UTF-8 sequence at s[i] (a lead byte >= 0x80), or 0:
+// no overlong forms, no surrogates, nothing above U+10FFFF.
+static size_t Utf8SequenceLength(absl::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  size_t len;
+  uint32_t cp;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (len > s.size() - i) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+static void AppendUtf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+static bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Recursive descent over the input; each method leaves pos_ after what it
+// consumed, or returns an error naming the byte offset.
+class Parser {
+ public:
+  Parser(absl::string_view text, int max_depth) : text_(text), max_depth_(max_depth) {}
+
+  absl::StatusOr<Value> ParseDocument() {
+    SkipWhitespace();
+    Value value;
+    if (absl::Status s = ParseValue(value, 0); !s.ok()) return s;
+    SkipWhitespace();
+    if (pos_ != text_.size()) return Error("expected the end of input after the JSON value");
+    return value;
+  }
+
+ private:
+  absl::Status ParseValue(Value& out, int depth) {
+    if (pos_ >= text_.size()) return Error("expected a JSON value");
+    switch (text_[pos_]) {
+      case '{':
+        return ParseObject(out, depth + 1);
+      case '[':
+        return ParseArray(out, depth + 1);
+      case '"': {
+        std::string s;
+        if (absl::Status st = ParseString(s); !st.ok()) return st;
+        out = Value(std::move(s));
+        return absl::OkStatus();
+      }
+      case 't':
+        return ParseLiteral("true", Value(true), out);
+      case 'f':
+        return ParseLiteral("false", Value(false), out);
+      case 'n':
+        return ParseLiteral("null", Value(), out);
+      default:
+        if (text_[pos_] == '-' || IsDigit(text_[pos_])) return ParseNumber(out);
+        return Error("expected a JSON value (object, array, string, number, true, false or null)");
+    }
+  }
+
+  absl::Status ParseLiteral(absl::string_view word, Value value, Value& out) {
+    if (text_.substr(pos_, word.size()) != word) {
+      return Error(absl::StrCat("expected '", word, "'"));
+    }
+    pos_ += word.size();
+    out = std::move(value);
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseObject(Value& out, int depth) {
+    if (depth > max_depth_) return DepthError();
+    ++pos_;  // '{'
+    Object object;
+    SkipWhitespace();
+    if (Peek() == '}') {
+      ++pos_;
+      out = Value(std::move(object));
+      return absl::OkStatus();
+    }
+    while (true) {
+      if (Peek() != '"') return Error("expected a string as object key");
+      std::string key;
+      if (absl::Status s = ParseString(key); !s.ok()) return s;
+      SkipWhitespace();
+      if (Peek() != ':') return Error("expected ':' after an object key");
+      ++pos_;
+      SkipWhitespace();
+      Value member;
+      if (absl::Status s = ParseValue(member, depth); !s.ok()) return s;
+      object.Set(std::move(key), std::move(member));
+      SkipWhitespace();
+      const char c = Peek();
+      ++pos_;
+      if (c == '}') break;
+      if (c != ',') {
+        --pos_;
+        return Error("expected ',' or '}' after an object member");
+      }
+      SkipWhitespace();
+    }
+    out = Value(std::move(object));
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseArray(Value& out, int depth) {
+    if (depth > max_depth_) return DepthError();
+    ++pos_;  // '['
+    Array array;
+    SkipWhitespace();
+    if (Peek() == ']') {
+      ++pos_;
+      out = Value(std::move(array));
+      return absl::OkStatus();
+    }
+    while (true) {
+      Value element;
+      if (absl::Status s = ParseValue(element, depth); !s.ok()) return s;
+      array.push_back(std::move(element));
+      SkipWhitespace();
+      const char c = Peek();
+      ++pos_;
+      if (c == ']') break;
+      if (c != ',') {
+        --pos_;
+        return Error("expected ',' or ']' after an array element");
+      }
+      SkipWhitespace();
+    }
+    out = Value(std::move(array));
+    return absl::OkStatus();
+  }
+
+  // At the opening quote; appends the decoded string to `out`.
+  absl::Status ParseString(std::string& out) {
+    const size_t start = pos_;
+    ++pos_;
+    while (true) {
+      // Copy runs of plain printable ASCII at once.
+      size_t run = pos_;
+      while (run < text_.size()) {
+        const unsigned char c = static_cast<unsigned char>(text_[run]);
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+        ++run;
+      }
+      out.append(text_.data() + pos_, run - pos_);
+      pos_ = run;
+      if (pos_ >= text_.size()) {
+        return Error(absl::StrCat("unterminated string starting at byte ", start,
+                                  " (expected a closing '\"')"));
+      }
+      const unsigned char c = static_cast<unsigned char>(text_[pos_]);
+      if (c == '"') {
+        ++pos_;
+        return absl::OkStatus();
+      }
+      if (c == '\\') {
+        if (absl::Status s = ParseEscape(out); !s.ok()) return s;
+      } else if (c < 0x20) {
+        return Error("raw control character in string (expected it escaped, e.g. \\n or \\u00XX)");
+      } else {
+        const size_t len = Utf8SequenceLength(text_, pos_);
+        if (len == 0) return Error("invalid UTF-8 in string");
+        out.append(text_.data() + pos_, len);
+        pos_ += len;
+      }
+    }
+  }
+
+  // At a backslash inside a string.
+  absl::Status ParseEscape(std::string& out) {
+    ++pos_;
+    if (pos_ >= text_.size()) return Error("expected an escape character after '\\'");
+    const char c = text_[pos_];
+    switch (c) {
+      case '"':
+      case '\\':
+      case '/':
+        out.push_back(c);
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'u':
+        return ParseUnicodeEscape(out);
+      default:
+        return Error("invalid escape (expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
+    }
+    ++pos_;
+    return absl::OkStatus();
+  }
+
+  // At the 'u' of \uXXXX; a high surrogate must be followed by \u and a low one.
+  absl::Status ParseUnicodeEscape(std::string& out) {
+    const size_t escape_start = pos_ - 1;
+    ++pos_;
+    uint32_t cp;
+    if (absl::Status s = ParseHex4(cp); !s.ok()) return s;
+    if (cp >= 0xDC00 && cp <= 0xDFFF) {
+      pos_ = escape_start;
+      return Error("unpaired low surrogate in \\u escape");
+    }
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      if (text_.substr(pos_, 2) != "\\u") {
+        pos_ = escape_start;
+        return Error("unpaired high surrogate (expected a \\uDC00-\\uDFFF escape to follow)");
+      }
+      pos_ += 2;
+      uint32_t low;
+      if (absl::Status s = ParseHex4(low); !s.ok()) return s;
+      if (low < 0xDC00 || low > 0xDFFF) {
+        pos_ = escape_start;
+        return Error("unpaired high surrogate (expected a \\uDC00-\\uDFFF escape to follow)");
+      }
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+    }
+    AppendUtf8(out, cp);
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseHex4(uint32_t& cp) {
+    cp = 0;
+    for (int k = 0; k < 4; ++k, ++pos_) {
+      if (pos_ >= text_.size()) return Error("expected 4 hex digits in \\u escape");
+      const char c = text_[pos_];
+      uint32_t digit;
+      if (c >= '0' && c <= '9') {
+        digit = c - '0';
+      } else if (c >= 'a' && c <= 'f') {
+        digit = c - 'a' + 10;
+      } else if (c >= 'A' && c <= 'F') {
+        digit = c - 'A' + 10;
+      } else {
+        return Error("expected 4 hex digits in \\u escape");
+      }
+      cp = (cp << 4) | digit;
+    }
+    return absl::OkStatus();
+  }
+
+  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+  absl::Status ParseNumber(Value& out) {
+    const size_t start = pos_;
+    bool integer = true;
+    if (Peek() == '-') ++pos_;
+    if (!IsDigit(Peek())) return Error("expected a digit");
+    if (Peek() == '0') {
+      ++pos_;
+      if (IsDigit(Peek())) return Error("leading zeros are not allowed in numbers");
+    } else {
+      SkipDigits();
+    }
+    if (Peek() == '.') {
+      integer = false;
+      ++pos_;
+      if (!IsDigit(Peek())) return Error("expected a digit after the decimal point");
+      SkipDigits();
+    }
+    if (Peek() == 'e' || Peek() == 'E') {
+      integer = false;
+      ++pos_;
+      if (Peek() == '+' || Peek() == '-') ++pos_;
+      if (!IsDigit(Peek())) return Error("expected a digit in the exponent");
+      SkipDigits();
+    }
+    const absl::string_view literal = text_.substr(start, pos_ - start);
+    if (integer) {
+      int64_t i;
+      if (absl::SimpleAtoi(literal, &i)) {
+        out = Value(i);
+        return absl::OkStatus();
+      }
+    }
+    double d;
+    if (!absl::SimpleAtod(literal, &d) || !std::isfinite(d)) {
+      pos_ = start;
+      return Error("number out of range (beyond what a double can hold)");
+    }
+    out = Value::FromDecimal(d, std::string(literal));
+    return absl::OkStatus();
+  }
+
+  void SkipDigits() {
+    while (IsDigit(Peek())) ++pos_;
+  }
+
+  void SkipWhitespace() {
+    while (pos_ < text_.size()) {
+      const char c = text_[pos_];
+      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return;
+      ++pos_;
+    }
+  }
+
+  // The byte at pos_, or NUL at the end (NUL is never valid where Peek is used).
+  char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+
+  absl::Status DepthError() {
+    return Error(absl::StrCat("nesting deeper than ", max_depth_, " levels"));
+  }
+
+  absl::Status Error(absl::string_view what) const {
+    std::string found;
+    if (pos_ >= text_.size()) {
+      found = "end of input";
+    } else {
+      const unsigned char c = static_cast<unsigned char>(text_[pos_]);
+      if (c >= 0x20 && c < 0x7F) {
+        found = absl::StrFormat("'%c'", c);
+      } else {
+        found = absl::StrFormat("byte 0x%02X", c);
+      }
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON at byte ", pos_, ": ", what, ", found ", found));
+  }
+
+  absl::string_view text_;
+  int max_depth_;
+  size_t pos_ = 0;
+};
+
+absl::StatusOr<Value> Parse(absl::string_view text, const ParseOptions& options) {
+  if (text.size() > options.max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("JSON input is ", text.size(),
+                                                   " bytes, over the limit of ",
+                                                   options.max_bytes, " bytes"));
+  }
+  const int depth = std::max(0, std::min(options.max_depth, kMaxSupportedDepth));
+  return Parser(text, depth).ParseDocument();
+}
+
+// ---- Serializer ----
+
+static void AppendJsonString(std::string& out, absl::string_view s) {
+  AppendString(out, std::string_view(s.data(), s.size()));
+}
+
+void AppendSerialized(std::string& out, const Value& value) {
+  switch (value.type_) {
+    case Type::kNull:
+      out.append("null");
+      return;
+    case Type::kBool:
+      out.append(value.payload_.b ? "true" : "false");
+      return;
+    case Type::kNumber:
+      if (value.is_int_) {
+        absl::StrAppend(&out, value.payload_.i);
+      } else if (value.payload_.decimal->literal.empty()) {
+        out.append("null");  // NaN or infinity
+      } else {
+        out.append(value.payload_.decimal->literal);
+      }
+      return;
+    case Type::kString:
+      AppendJsonString(out, *value.payload_.str);
+      return;
+    case Type::kArray: {
+      out.push_back('[');
+      bool first = true;
+      for (const Value& element : *value.payload_.array) {
+        if (!first) out.push_back(',');
+        first = false;
+        AppendSerialized(out, element);
+      }
+      out.push_back(']');
+      return;
+    }
+    case Type::kObject: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, member] : *value.payload_.object) {
+        if (!first) out.push_back(',');
+        first = false;
+        AppendJsonString(out, key);
+        out.push_back(':');
+        AppendSerialized(out, member);
+      }
+      out.push_back('}');
+      return;
+    }
+  }
+}
+
+std::string Serialize(const Value& value) {
+  std::string out;
+  AppendSerialized(out, value);
+  return out;
+}
+
+}  // namespace sagewai::json
