@@ -38,6 +38,7 @@ absl::StatusCode CodeForErrno(int err) {
     case EXDEV:
     case EBUSY:
     case ETXTBSY:
+    case ENOEXEC:
       return absl::StatusCode::kFailedPrecondition;
     case EINVAL:
     case ENAMETOOLONG:

@@ -1,0 +1,229 @@
+#include "tool-runner/process_group.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/errno_status.h"
+
+namespace sagewai {
+namespace {
+
+// What the child reports through the error pipe before it _exits.
+struct ChildFailure {
+  int stage;  // index into kStages
+  int err;
+};
+constexpr const char* kStages[] = {"setpgid", "dup2", "chdir", "exec"};
+enum Stage { kSetpgid = 0, kDup2 = 1, kChdir = 2, kExec = 3 };
+
+[[noreturn]] void FailChild(int error_fd, Stage stage) {
+  ChildFailure failure{stage, errno};
+  (void)!write(error_fd, &failure, sizeof failure);
+  _exit(stage == kExec ? (failure.err == ENOENT ? 127 : 126) : 125);
+}
+
+// Runs in the child between fork and exec: async-signal-safe calls only.
+[[noreturn]] void ExecChild(const ProcessSpec& spec, char* const* argv, char* const* envp,
+                            int in_fd, int out_fd, int err_fd, int error_fd) {
+  sigset_t empty;
+  sigemptyset(&empty);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    signal(sig, SIG_DFL);
+  }
+  sigprocmask(SIG_SETMASK, &empty, nullptr);
+
+  if (spec.new_process_group && setpgid(0, 0) != 0) FailChild(error_fd, kSetpgid);
+  if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+      dup2(err_fd, STDERR_FILENO) < 0) {
+    FailChild(error_fd, kDup2);
+  }
+  // The parent's pipe ends are close-on-exec; dup2'd copies are not.
+  if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) FailChild(error_fd, kChdir);
+
+  if (spec.oom_score_adj != 0) {
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      char buf[16];
+      int n = 0;
+      int v = spec.oom_score_adj;
+      bool neg = v < 0;
+      if (neg) v = -v;
+      char digits[12];
+      int d = 0;
+      do {
+        digits[d++] = static_cast<char>('0' + v % 10);
+        v /= 10;
+      } while (v > 0 && d < 11);
+      if (neg) buf[n++] = '-';
+      while (d > 0) buf[n++] = digits[--d];
+      (void)!write(fd, buf, n);
+      close(fd);
+    }
+  }
+  execve(argv[0], argv, envp);
+  FailChild(error_fd, kExec);
+}
+
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+std::string ResolveProgram(absl::string_view name, absl::string_view path_env) {
+  if (name.empty() || name.find('/') != absl::string_view::npos) return std::string(name);
+  for (absl::string_view dir : absl::StrSplit(path_env, ':')) {
+    if (dir.empty()) dir = ".";
+    std::string candidate = absl::StrCat(dir, "/", name);
+    struct stat st;
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  return std::string(name);
+}
+
+absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
+  if (spec.argv.empty()) return absl::InvalidArgumentError("SpawnProcess: empty argv");
+  if (spec.argv[0].find('/') == std::string::npos) {
+    return absl::NotFoundError(absl::StrCat("exec ", spec.argv[0], ": not found in PATH"));
+  }
+  // Everything the child needs is allocated here, before fork.
+  std::vector<char*> argv = CStrings(spec.argv);
+  std::vector<char*> envp = CStrings(spec.env);
+
+  auto in = MakePipe();
+  if (!in.ok()) return in.status();
+  auto out = MakePipe();
+  if (!out.ok()) return out.status();
+  auto err = MakePipe();
+  if (!err.ok()) return err.status();
+  auto error_pipe = MakePipe();
+  if (!error_pipe.ok()) return error_pipe.status();
+
+  pid_t pid = fork();
+  if (pid < 0) return ErrnoStatus("fork");
+  if (pid == 0) {
+    ExecChild(spec, argv.data(), envp.data(), in->read.get(), out->write.get(), err->write.get(),
+              error_pipe->write.get());
+  }
+  // Parent. Set the group from this side too so that a signal sent right
+  // after we return reaches the group even if the child has not run yet.
+  if (spec.new_process_group) setpgid(pid, pid);
+  error_pipe->write.reset();
+  in->read.reset();
+  out->write.reset();
+  err->write.reset();
+
+  ChildFailure failure{};
+  ssize_t n;
+  do {
+    n = read(error_pipe->read.get(), &failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+  if (n == sizeof failure) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    const int stage = failure.stage >= 0 && failure.stage <= kExec ? failure.stage : kExec;
+    std::string what = stage == kChdir   ? absl::StrCat("chdir ", spec.cwd)
+                       : stage == kExec ? absl::StrCat("exec ", spec.argv[0])
+                                         : kStages[stage];
+    return ErrnoStatus(what, failure.err);
+  }
+
+  for (int fd : {in->write.get(), out->read.get(), err->read.get()}) {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  SpawnedProcess proc;
+  proc.pid = pid;
+  proc.stdin_fd = std::move(in->write);
+  proc.stdout_fd = std::move(out->read);
+  proc.stderr_fd = std::move(err->read);
+  return proc;
+}
+
+namespace {
+
+// ppid of every process, read from /proc/PID/stat.
+std::unordered_map<pid_t, pid_t> ParentMap() {
+  std::unordered_map<pid_t, pid_t> parents;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return parents;
+  while (dirent* entry = readdir(dir)) {
+    char* end;
+    long pid = strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    // The command name may contain spaces and parentheses: parse after the last ')'.
+    char* rparen = strrchr(buf, ')');
+    if (rparen == nullptr) continue;
+    char state;
+    int ppid;
+    if (sscanf(rparen + 1, " %c %d", &state, &ppid) == 2) parents[pid] = ppid;
+  }
+  closedir(dir);
+  return parents;
+}
+
+}  // namespace
+
+int SignalTree(pid_t pgid, pid_t root, int sig) {
+  // Find the descendants first: once the group is signalled, dying parents
+  // hand their children to the subreaper and the ancestry is lost.
+  std::vector<pid_t> descendants;
+  if (root > 0) {
+    auto parents = ParentMap();
+    for (const auto& [pid, ppid] : parents) {
+      for (pid_t p = ppid, hops = 0; p > 1 && hops < 4096; ++hops) {
+        if (p == root) {
+          descendants.push_back(pid);
+          break;
+        }
+        auto it = parents.find(p);
+        if (it == parents.end()) break;
+        p = it->second;
+      }
+    }
+  }
+  int signalled = 0;
+  if (pgid > 0 && kill(-pgid, sig) == 0) ++signalled;
+  for (pid_t pid : descendants) {
+    if (getpgid(pid) != pgid && kill(pid, sig) == 0) ++signalled;
+  }
+  return signalled;
+}
+
+bool GroupAlive(pid_t pgid) { return pgid > 0 && (kill(-pgid, 0) == 0 || errno == EPERM); }
+
+const std::string& ShellPath() {
+  static const std::string* shell =
+      new std::string(access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh");
+  return *shell;
+}
+
+}  // namespace sagewai
