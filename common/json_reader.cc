@@ -623,9 +623,8 @@ class Parser {
 
 absl::StatusOr<Value> Parse(absl::string_view text, const ParseOptions& options) {
   if (text.size() > options.max_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("JSON input is ", text.size(),
-                                                   " bytes, over the limit of ",
-                                                   options.max_bytes, " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "JSON input is ", text.size(), " bytes, over the limit of ", options.max_bytes, " bytes"));
   }
   const int depth = std::max(0, std::min(options.max_depth, kMaxSupportedDepth));
   return Parser(text, depth).ParseDocument();

@@ -86,9 +86,8 @@ TEST(JsonParseTest, NonIntegerNumbersAreDoublesOnly) {
 }
 
 TEST(JsonParseTest, NumbersSerializeExactlyAsWritten) {
-  for (absl::string_view text :
-       {"123456789012345678901234567890", "-9223372036854775809", "1.50", "1E+2", "0.1",
-        "-0.0", "1e-400", "18446744073709551615"}) {
+  for (absl::string_view text : {"123456789012345678901234567890", "-9223372036854775809", "1.50",
+                                 "1E+2", "0.1", "-0.0", "1e-400", "18446744073709551615"}) {
     EXPECT_EQ(Reserialize(text), text);
   }
 }
@@ -102,9 +101,8 @@ TEST(JsonParseTest, RejectsBadNumbers) {
   EXPECT_THAT(ParseError("1e+"), HasSubstr("exponent"));
   EXPECT_THAT(ParseError("1e400"), HasSubstr("out of range"));
   EXPECT_THAT(ParseError("-1e400"), HasSubstr("out of range"));
-  for (absl::string_view text :
-       {"+1", ".5", "NaN", "nan", "Infinity", "-Infinity", "inf", "0x10", "1.5.2", "--1",
-        "1_000", "0.e1"}) {
+  for (absl::string_view text : {"+1", ".5", "NaN", "nan", "Infinity", "-Infinity", "inf", "0x10",
+                                 "1.5.2", "--1", "1_000", "0.e1"}) {
     ParseError(text);
   }
 }
@@ -335,10 +333,12 @@ TEST(JsonFuzzTest, RandomBytesNeverCrash) {
 }
 
 TEST(JsonFuzzTest, RandomTokenSoupNeverCrashes) {
+  // clang-format off
   static const std::vector<std::string> kTokens = {
       "{", "}", "[", "]", ",", ":", " ", "\n", "\"", "\\", "\\u", "d83d", "\\ude00", "a", "0",
       "1", "-", ".", "e", "+", "true", "false", "null", "\"k\"", "\"\\n\"", "\xC3\xA9", "\xFF",
       "1e999", "\x01"};
+  // clang-format on
   std::mt19937 rng(7);
   std::uniform_int_distribution<size_t> pick(0, kTokens.size() - 1);
   std::uniform_int_distribution<int> len(1, 40);

@@ -96,8 +96,9 @@ std::optional<std::string> Dispatcher::HandleLine(absl::string_view line) const 
   parse_options.max_bytes = options_.max_request_bytes;
   absl::StatusOr<json::Value> request = json::Parse(line, parse_options);
   if (!request.ok()) {
-    return Reject(unknown_id, kParseError, absl::StrCat("Parse error: ", request.status().message(),
-                                                        "; send one JSON object per line"));
+    return Reject(unknown_id, kParseError,
+                  absl::StrCat("Parse error: ", request.status().message(),
+                               "; send one JSON object per line"));
   }
   if (request->is_array()) {
     return Reject(unknown_id, kInvalidRequest,
@@ -147,8 +148,9 @@ std::string Dispatcher::Exec(const json::Value& id, const json::Value& params) c
     return Reject(id, kInvalidParams, absl::StrCat("Invalid params: ", what));
   };
   if (!params.is_object()) {
-    return invalid(absl::StrCat("params must be an object with tool, args, call_id, timeout_s; got ",
-                                json::TypeName(params.type())));
+    return invalid(
+        absl::StrCat("params must be an object with tool, args, call_id, timeout_s; got ",
+                     json::TypeName(params.type())));
   }
 
   const json::Value* tool_value = params.Find("tool");
@@ -173,8 +175,8 @@ std::string Dispatcher::Exec(const json::Value& id, const json::Value& params) c
   json::Value call_id;
   if (const json::Value* v = params.Find("call_id"); v != nullptr) {
     if (!v->is_string() && !v->is_null()) {
-      return invalid(absl::StrCat("params.call_id must be a string or null, got ",
-                                  json::TypeName(v->type())));
+      return invalid(
+          absl::StrCat("params.call_id must be a string or null, got ", json::TypeName(v->type())));
     }
     call_id = *v;
   }
@@ -204,9 +206,9 @@ std::string Dispatcher::Exec(const json::Value& id, const json::Value& params) c
                                       " failed unexpectedly: ", e.what()));
   } catch (...) {
     log::Error("tool handler threw", {{"tool", tool}});
-    return ErrorResponse(id, kInternalError,
-                         absl::StrCat("Internal error: tool ", json::Quote(tool),
-                                      " failed unexpectedly"));
+    return ErrorResponse(
+        id, kInternalError,
+        absl::StrCat("Internal error: tool ", json::Quote(tool), " failed unexpectedly"));
   }
 
   if (!result.ok()) {
@@ -215,8 +217,8 @@ std::string Dispatcher::Exec(const json::Value& id, const json::Value& params) c
     }
     log::Warn("tool could not run", {{"tool", tool}, {"error", Std(result.status().message())}});
     ToolResult failed;
-    failed.error = absl::StrCat("could not run tool ", json::Quote(tool), ": ",
-                                result.status().message());
+    failed.error =
+        absl::StrCat("could not run tool ", json::Quote(tool), ": ", result.status().message());
     failed.duration_ms = MillisSince(start);
     return ResultResponse(id, call_id, failed);
   }
@@ -285,10 +287,9 @@ absl::Status ServeStdio(const Dispatcher& dispatcher, int in_fd, int out_fd,
     return WriteAll(out_fd, *response);
   };
   auto reply_overlong = [&]() -> absl::Status {
-    std::string response =
-        Reject(json::Value(0), kParseError,
-               absl::StrCat("Parse error: request line longer than ", options.max_line_bytes,
-                            " bytes; it was discarded"));
+    std::string response = Reject(json::Value(0), kParseError,
+                                  absl::StrCat("Parse error: request line longer than ",
+                                               options.max_line_bytes, " bytes; it was discarded"));
     response.push_back('\n');
     return WriteAll(out_fd, response);
   };

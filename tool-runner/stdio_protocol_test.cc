@@ -37,36 +37,37 @@ struct Recorder {
 
 Dispatcher MakeDispatcher(Recorder* recorder, DispatcherOptions options = {}) {
   Dispatcher d(options);
-  d.Register("bash", [recorder](const json::Value& args, absl::Duration timeout)
-                         -> absl::StatusOr<ToolResult> {
-    {
-      absl::MutexLock lock(&recorder->mu);
-      recorder->args = args;
-      recorder->timeout = timeout;
-      ++recorder->calls;
-    }
-    const json::Value* command = args.Find("command");
-    if (command == nullptr || !command->is_string()) {
-      return absl::InvalidArgumentError("args.command must be a string");
-    }
-    ToolResult r;
-    if (*command->AsString() == "timeout") {
-      r.error = "timeout after 1s";
-      r.stdout_data = "partial";
-      r.duration_ms = 1000;
-      return r;
-    }
-    if (*command->AsString() == "fail") {
-      r.exit_code = 3;
-      r.stderr_data = "bad\xFF";
-      r.duration_ms = 2;
-      return r;
-    }
-    r.exit_code = 0;
-    r.stdout_data = "hi\n";
-    r.duration_ms = 5;
-    return r;
-  });
+  d.Register(
+      "bash",
+      [recorder](const json::Value& args, absl::Duration timeout) -> absl::StatusOr<ToolResult> {
+        {
+          absl::MutexLock lock(&recorder->mu);
+          recorder->args = args;
+          recorder->timeout = timeout;
+          ++recorder->calls;
+        }
+        const json::Value* command = args.Find("command");
+        if (command == nullptr || !command->is_string()) {
+          return absl::InvalidArgumentError("args.command must be a string");
+        }
+        ToolResult r;
+        if (*command->AsString() == "timeout") {
+          r.error = "timeout after 1s";
+          r.stdout_data = "partial";
+          r.duration_ms = 1000;
+          return r;
+        }
+        if (*command->AsString() == "fail") {
+          r.exit_code = 3;
+          r.stderr_data = "bad\xFF";
+          r.duration_ms = 2;
+          return r;
+        }
+        r.exit_code = 0;
+        r.stdout_data = "hi\n";
+        r.duration_ms = 5;
+        return r;
+      });
   d.Register("broken", [](const json::Value&, absl::Duration) -> absl::StatusOr<ToolResult> {
     return absl::UnavailableError("/bin/bash: no such file");
   });
@@ -111,10 +112,9 @@ class DispatcherTest : public ::testing::Test {
 };
 
 TEST_F(DispatcherTest, ByteExactResult) {
-  EXPECT_EQ(
-      Handle(Exec("1", R"({"tool":"bash","args":{"command":"echo hi"},"call_id":"c1"})")),
-      R"({"jsonrpc":"2.0","id":1,"result":{"call_id":"c1","ok":true,"exit_code":0,)"
-      R"("stdout":"hi\n","stderr":"","duration_ms":5,"error":null}})");
+  EXPECT_EQ(Handle(Exec("1", R"({"tool":"bash","args":{"command":"echo hi"},"call_id":"c1"})")),
+            R"({"jsonrpc":"2.0","id":1,"result":{"call_id":"c1","ok":true,"exit_code":0,)"
+            R"("stdout":"hi\n","stderr":"","duration_ms":5,"error":null}})");
 }
 
 TEST_F(DispatcherTest, FailedAndTimedOutCallsAreResults) {
@@ -147,8 +147,8 @@ TEST_F(DispatcherTest, IdIsEchoedExactly) {
     const std::string reply = Handle(Exec(id, params));
     std::string expected_id(id);
     if (id == "\"\\u00e9\\\"\"") expected_id = "\"\xC3\xA9\\\"\"";  // re-encoded, same string
-    EXPECT_THAT(reply, StartsWith(absl::StrCat(R"({"jsonrpc":"2.0","id":)", expected_id,
-                                               R"(,"result":{)")))
+    EXPECT_THAT(
+        reply, StartsWith(absl::StrCat(R"({"jsonrpc":"2.0","id":)", expected_id, R"(,"result":{)")))
         << reply;
   }
 }
@@ -283,8 +283,8 @@ TEST_F(DispatcherTest, RequestSizeLimit) {
   DispatcherOptions options;
   options.max_request_bytes = 100;
   Dispatcher d = MakeDispatcher(&rec, options);
-  const std::string big = Exec("1", absl::StrCat(R"({"tool":"bash","args":{"command":")",
-                                                 std::string(100, 'x'), "\"}}"));
+  const std::string big = Exec(
+      "1", absl::StrCat(R"({"tool":"bash","args":{"command":")", std::string(100, 'x'), "\"}}"));
   EXPECT_THAT(d.HandleLine(big).value_or(""),
               StartsWith(R"({"jsonrpc":"2.0","id":0,"error":{"code":-32700,)"));
 }
