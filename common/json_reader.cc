@@ -226,25 +226,33 @@ Object::Object(std::initializer_list<Member> members) {
   for (const Member& m : members) Set(m.first, m.second);
 }
 
+Object::Object(const Object& other)
+    : members_(other.members_),
+      index_(other.index_ ? std::make_unique<Index>(*other.index_) : nullptr) {}
+
+Object& Object::operator=(const Object& other) {
+  if (this != &other) *this = Object(other);
+  return *this;
+}
+
 Value& Object::Set(std::string key, Value value) {
   if (Value* existing = Find(key)) {
     *existing = std::move(value);
     return *existing;
   }
-  if (!index_.empty() || members_.size() >= kIndexThreshold) {
-    if (index_.empty()) {
-      for (size_t i = 0; i < members_.size(); ++i) index_.emplace(members_[i].first, i);
-    }
-    index_.emplace(key, members_.size());
+  if (!index_ && members_.size() >= kIndexThreshold) {
+    index_ = std::make_unique<Index>();
+    for (size_t i = 0; i < members_.size(); ++i) index_->emplace(members_[i].first, i);
   }
+  if (index_) index_->emplace(key, members_.size());
   members_.emplace_back(std::move(key), std::move(value));
   return members_.back().second;
 }
 
 const Value* Object::Find(absl::string_view key) const {
-  if (!index_.empty()) {
-    auto it = index_.find(key);
-    return it == index_.end() ? nullptr : &members_[it->second].second;
+  if (index_) {
+    auto it = index_->find(key);
+    return it == index_->end() ? nullptr : &members_[it->second].second;
   }
   for (const Member& m : members_) {
     if (m.first == key) return &m.second;

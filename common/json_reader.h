@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -143,6 +144,10 @@ class Object {
 
   Object() = default;
   Object(std::initializer_list<Member> members);
+  Object(const Object& other);
+  Object& operator=(const Object& other);
+  Object(Object&&) noexcept = default;
+  Object& operator=(Object&&) noexcept = default;
 
   // Sets `key` to `value` and returns the stored value.
   Value& Set(std::string key, Value value);
@@ -162,8 +167,10 @@ class Object {
   // keeps lookups (and parsing many keys) linear overall.
   static constexpr size_t kIndexThreshold = 16;
 
+  using Index = absl::flat_hash_map<std::string, size_t>;  // key -> position
+
   std::vector<Member> members_;
-  absl::flat_hash_map<std::string, size_t> index_;  // key -> position, when indexed
+  std::unique_ptr<Index> index_;  // only for large objects
 };
 
 struct ParseOptions {

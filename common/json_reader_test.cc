@@ -184,6 +184,14 @@ TEST(JsonParseTest, LargeObjectsUseTheIndex) {
   const Value copy = v;
   EXPECT_EQ(copy.Find("k777")->AsInt(), 777);
   EXPECT_EQ(copy, v);
+  Object assigned;
+  assigned = *v.AsObject();
+  assigned.Set("k777", Value("changed"));
+  assigned.Set("new", Value(1));
+  EXPECT_EQ(assigned.Find("k777")->AsString(), "changed");
+  EXPECT_EQ(assigned.Find("new")->AsInt(), 1);
+  EXPECT_EQ(v.Find("k777")->AsInt(), 777);
+  EXPECT_EQ(v.Find("new"), nullptr);
 }
 
 TEST(JsonParseTest, RejectsStructuralErrors) {
