@@ -1,0 +1,105 @@
+// Becoming the unprivileged agent user: resolve AGENT_USER from the passwd and
+// group files, drop in a fixed order (supplementary groups, gid, uid, then
+// every capability set and the bounding set, then no_new_privs), verify, and
+// set HOME/USER/LOGNAME and the work directory.
+//
+// Start states (DESIGN.md): root with any capabilities that include SETUID and
+// SETGID drops; root without them (`--cap-drop ALL`) warns once and continues
+// as uid 0 with no capabilities and no_new_privs, or refuses when
+// AGENT_REQUIRE_DROP is set; a non-root start keeps its uid and still clears
+// capabilities and sets no_new_privs; an unknown AGENT_USER is refused.
+#ifndef SAGEWAI_COMMON_PRIVILEGES_H_
+#define SAGEWAI_COMMON_PRIVILEGES_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/passwd.h"
+
+namespace sagewai {
+
+struct AgentOptions {  // FromEnvironment() reads AGENT_USER, AGENT_WORKDIR, AGENT_REQUIRE_DROP
+  std::string user = "agent";
+  std::string workdir = "/workspace";
+  bool require_drop = false;
+  std::string passwd_path = "/etc/passwd", group_path = "/etc/group";
+  // Empty variables keep the defaults. AGENT_REQUIRE_DROP is true for "1",
+  // "true", "yes" or "on". SAGEWAI_PASSWD_FILE / SAGEWAI_GROUP_FILE replace
+  // the two paths (for tests and unusual images; whoever sets a container's
+  // environment can already choose AGENT_USER, so this grants nothing).
+  static AgentOptions FromEnvironment();
+};
+
+struct AgentIdentity {
+  uid_t uid;
+  gid_t gid;
+  std::string name;
+  std::string home;
+  std::string workdir;
+  bool dropped_user;      // this call switched uid/gid to the AGENT_USER identity
+  bool caps_cleared;      // effective, permitted, inheritable and ambient sets empty
+  bool bounding_cleared;  // bounding set empty (needs CAP_SETPCAP at the time)
+};
+
+// Resolve the user, drop privileges in the fixed order (or warn/refuse per the start-state table),
+// set HOME/USER/LOGNAME, chdir to workdir. Used by the entrypoint, and by the tool-runner's
+// stdio mode (docker exec bypasses PID 1), so it must be safe to call in a process that is already
+// unprivileged.
+absl::StatusOr<AgentIdentity> BecomeAgent(const AgentOptions& options);
+
+// The same without Abseil, for the static entrypoint: false with *error set
+// when the process must not go on (unknown user, refused, failed drop).
+bool BecomeAgent(const AgentOptions& options, AgentIdentity* identity, std::string* error);
+
+// The kernel calls of a drop, behind an interface so that the order and every
+// start state are tested without root. Calls return 0 or an errno value.
+class PrivilegeOps {
+ public:
+  virtual ~PrivilegeOps() = default;
+  virtual uid_t EffectiveUid() = 0;
+  virtual int SetKeepCaps(bool keep) = 0;
+  virtual int SetGroups(const std::vector<gid_t>& groups) = 0;
+  virtual int SetResGid(gid_t gid) = 0;
+  virtual int SetResUid(uid_t uid) = 0;
+  // Clears the effective, permitted, inheritable and ambient sets with
+  // libcap-ng, and the bounding set when CAP_SETPCAP is (still) permitted.
+  virtual int ClearCapabilities(bool* bounding_cleared) = 0;
+  virtual int SetNoNewPrivs() = 0;
+  // Empty when real/effective/saved uid and gid all equal the target, the
+  // supplementary groups are `groups`, no capability is left and, for a
+  // non-zero uid, setuid(0) fails; otherwise what is wrong.
+  virtual std::string Verify(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) = 0;
+};
+
+// The real system calls.
+PrivilegeOps& SystemPrivilegeOps();
+
+struct DropResult {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool dropped_user = false;
+  bool caps_cleared = false;
+  bool bounding_cleared = false;
+};
+
+// Drops to `target` per the start-state table. Logs the one WARN of the
+// `--cap-drop ALL` state; false with *error when the process must stop.
+bool DropPrivileges(const ResolvedUser& target, bool require_drop, PrivilegeOps& ops,
+                    DropResult* result, std::string* error);
+
+// HOME for the current (already dropped) user: `passwd_home` when it is a
+// directory this process can write, else /tmp/sagewai-home-<uid> (created
+// 0700, owned by the user). Falls back to `passwd_home` (or "/") if neither works.
+std::string ChooseHome(const std::string& passwd_home, uid_t uid);
+
+// chdir to `workdir`; when it is missing or not writable by this process, one
+// WARN naming owner, mode and the fix (a missing or unenterable directory
+// falls back to `home`). Returns the directory entered.
+std::string EnterWorkdir(const std::string& workdir, const std::string& home);
+
+}  // namespace sagewai
+
+#endif  // SAGEWAI_COMMON_PRIVILEGES_H_
