@@ -28,13 +28,14 @@ EventLoop::EventLoop(UniqueFd epoll, UniqueFd wake)
 
 EventLoop::~EventLoop() = default;
 
-void EventLoop::Post(std::function<void()> fn) {
+bool EventLoop::Post(std::function<void()> fn) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
+    if (stopping_) return false;
     posted_.push_back(std::move(fn));
   }
   Wake();
+  return true;
 }
 
 void EventLoop::Wake() {

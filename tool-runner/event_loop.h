@@ -30,9 +30,9 @@ class EventLoop {
   static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
   ~EventLoop();
 
-  // Thread-safe. Runs `fn` on the loop thread, in order. Tasks posted after
-  // Stop() are dropped.
-  void Post(std::function<void()> fn);
+  // Thread-safe. Runs `fn` on the loop thread, in order. Returns false (and
+  // drops `fn`) once Stop() was called.
+  bool Post(std::function<void()> fn);
 
   // Loop thread only (or before Run()).
   absl::Status Watch(int fd, uint32_t events, FdHandler handler);

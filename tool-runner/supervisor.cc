@@ -92,9 +92,13 @@ std::shared_ptr<CommandHandle> Supervisor::Launch(CommandSpec spec,
                                                   std::shared_ptr<CommandObserver> observer) {
   const uint64_t id = next_id_.fetch_add(1);
   ++running_;
-  loop_->Post([this, id, spec = std::move(spec), observer = std::move(observer)]() mutable {
-    StartCommand(id, std::move(spec), std::move(observer));
-  });
+  std::shared_ptr<CommandObserver> keep = observer;
+  if (!loop_->Post([this, id, spec = std::move(spec), observer = std::move(observer)]() mutable {
+        StartCommand(id, std::move(spec), std::move(observer));
+      })) {
+    --running_;
+    keep->OnStartFailed(absl::UnavailableError("the tool-runner is shutting down"));
+  }
   return std::shared_ptr<CommandHandle>(new CommandHandle(this, id));
 }
 
@@ -363,7 +367,10 @@ void CommandHandle::WriteStdin(std::string data, std::function<void()> on_writte
   const uint64_t id = id_;
   s->loop_->Post([s, id, data = std::move(data), on_written = std::move(on_written)]() mutable {
     Supervisor::Command* c = s->Find(id);
-    if (c == nullptr || !c->stdin_fd || c->stdin_close_requested) {
+    // A command that is gone has told (or will tell) its observer; whoever
+    // waits for `on_written` must not be woken after that.
+    if (c == nullptr) return;
+    if (!c->stdin_fd || c->stdin_close_requested) {
       if (on_written) on_written();
       return;
     }

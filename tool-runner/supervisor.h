@@ -101,7 +101,8 @@ class Supervisor {
   static absl::StatusOr<std::unique_ptr<Supervisor>> Start(SupervisorOptions options);
   ~Supervisor();
 
-  // Thread-safe. The observer hears the outcome on the loop thread.
+  // Thread-safe. The observer hears the outcome on the loop thread; once the
+  // supervisor is shut down, OnStartFailed(UNAVAILABLE) on the calling thread.
   std::shared_ptr<CommandHandle> Launch(CommandSpec spec,
                                         std::shared_ptr<CommandObserver> observer);
 

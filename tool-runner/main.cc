@@ -1,0 +1,266 @@
+// sagewai-tool-runner: serves tool calls inside a sandbox container.
+//
+//   sagewai-tool-runner                 JSON-RPC on stdin/stdout (the existing worker)
+//   sagewai-tool-runner serve [...]     gRPC server
+//   sagewai-tool-runner health [...]    exit 0 when the server answers SERVING
+//   sagewai-tool-runner --version
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/environ_scrub.h"
+#include "common/log.h"
+#include "common/privileges.h"
+#include "common/secret_handoff.h"
+#include "tool-runner/health_check.h"
+#include "tool-runner/listen_address.h"
+#include "tool-runner/server.h"
+#include "tool-runner/stdio_protocol.h"
+#include "tool-runner/stdio_tools.h"
+
+namespace sagewai {
+namespace {
+
+constexpr const char kUsage[] =
+    "Usage:\n"
+    "  sagewai-tool-runner                     speak the Sagewai JSON-RPC protocol on stdin/stdout\n"
+    "  sagewai-tool-runner serve [options]     serve the gRPC API\n"
+    "  sagewai-tool-runner health [--addr ADDR] [--timeout-ms N]\n"
+    "                                          exit 0 when the server answers SERVING\n"
+    "  sagewai-tool-runner --version | --help\n"
+    "\n"
+    "serve options:\n"
+    "  --listen ADDR              unix:///path.sock or tcp://host:port (repeatable);\n"
+    "                             default unix:///run/sagewai/tool-runner.sock\n"
+    "  --token-file FILE          session token (default: from the entrypoint, or SESSION_TOKEN)\n"
+    "  --workdir DIR              default cwd of calls (default $AGENT_WORKDIR or /workspace)\n"
+    "  --max-output-bytes N       output kept per stream of a call (default 1048576)\n"
+    "  --max-concurrent-calls N   calls at once before RESOURCE_EXHAUSTED (default 1024)\n"
+    "  --default-timeout-ms N     timeout of calls that set none (default 60000)\n"
+    "  --max-timeout-ms N         largest timeout a call may ask for (default 86400000)\n"
+    "  --kill-grace-ms N          SIGTERM-to-SIGKILL grace when a call ends (default 1000)\n"
+    "  --pass-env NAME            pass this variable of the runner's environment to tools\n"
+    "\n"
+    "Environment: SAGEWAI_LOG_LEVEL (debug|info|warn|error), AGENT_USER, AGENT_WORKDIR,\n"
+    "AGENT_REQUIRE_DROP (stdio mode drops privileges like the entrypoint).\n";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "sagewai-tool-runner: %s\n\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+// Reads "--name value" or "--name=value" at args[*i]; advances *i.
+bool TakeFlag(const std::vector<std::string>& args, size_t* i, const std::string& name,
+              std::string* value) {
+  const std::string& a = args[*i];
+  if (a == name) {
+    if (*i + 1 >= args.size()) return false;
+    *value = args[++*i];
+    return true;
+  }
+  if (a.rfind(name + "=", 0) == 0) {
+    *value = a.substr(name.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+bool ParseMs(const std::string& text, std::chrono::milliseconds* out) {
+  int64_t v;
+  if (!absl::SimpleAtoi(text, &v) || v < 0) return false;
+  *out = std::chrono::milliseconds(v);
+  return true;
+}
+
+std::string DefaultWorkdir() {
+  const char* w = std::getenv("AGENT_WORKDIR");
+  return w != nullptr && *w != '\0' ? w : "/workspace";
+}
+
+// Many concurrent calls each hold a few pipes.
+void RaiseFdLimit() {
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "re");
+  if (f == nullptr) {
+    return absl::NotFoundError(absl::StrCat("cannot read --token-file ", path));
+  }
+  std::string token;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && token.size() < 65536) token.append(buf, n);
+  std::fclose(f);
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    token.pop_back();
+  }
+  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat("--token-file ", path, " is empty"));
+  return token;
+}
+
+int ServeMain(const std::vector<std::string>& args) {
+  ServeOptions options;
+  options.workdir = DefaultWorkdir();
+  std::string token_file;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string v;
+    if (TakeFlag(args, &i, "--listen", &v)) {
+      options.listen.push_back(v);
+    } else if (TakeFlag(args, &i, "--token-file", &v)) {
+      token_file = v;
+    } else if (TakeFlag(args, &i, "--workdir", &v)) {
+      options.workdir = v;
+    } else if (TakeFlag(args, &i, "--pass-env", &v)) {
+      options.pass_env.push_back(v);
+    } else if (TakeFlag(args, &i, "--max-output-bytes", &v)) {
+      if (!absl::SimpleAtoi(v, &options.limits.max_output_bytes)) {
+        return UsageError("--max-output-bytes takes a number");
+      }
+    } else if (TakeFlag(args, &i, "--max-concurrent-calls", &v)) {
+      if (!absl::SimpleAtoi(v, &options.limits.max_concurrent_calls) ||
+          options.limits.max_concurrent_calls == 0) {
+        return UsageError("--max-concurrent-calls takes a positive number");
+      }
+    } else if (TakeFlag(args, &i, "--default-timeout-ms", &v)) {
+      if (!ParseMs(v, &options.limits.default_timeout)) return UsageError("bad --default-timeout-ms");
+    } else if (TakeFlag(args, &i, "--max-timeout-ms", &v)) {
+      if (!ParseMs(v, &options.limits.max_timeout)) return UsageError("bad --max-timeout-ms");
+    } else if (TakeFlag(args, &i, "--kill-grace-ms", &v)) {
+      if (!ParseMs(v, &options.limits.kill_grace)) return UsageError("bad --kill-grace-ms");
+    } else {
+      return UsageError(absl::StrCat("unknown or incomplete serve option: ", args[i]));
+    }
+  }
+
+  // The token: --token-file, else the entrypoint's hand-off, else the
+  // environment (a runner started without our entrypoint). Either way the
+  // control-plane variables leave the environment before any tool runs.
+  auto inherited = TakeInheritedSecrets();
+  ControlPlaneSecrets from_env = ScrubControlPlaneEnv();
+  std::string token;
+  if (!token_file.empty()) {
+    auto t = ReadTokenFile(token_file);
+    if (!t.ok()) {
+      log::Error("cannot start", {{"error", std::string(t.status().message())}});
+      return 1;
+    }
+    token = std::move(*t);
+  } else if (inherited.ok() && !inherited->session_token.empty()) {
+    token = inherited->session_token;
+  } else {
+    if (!inherited.ok()) {
+      log::Warn("ignoring the secrets hand-off", {{"error", std::string(inherited.status().message())}});
+    }
+    token = from_env.session_token;
+  }
+  if (inherited.ok()) WipeString(inherited->session_token);
+  WipeString(from_env.session_token);
+
+  absl::Status st = Serve(options, std::move(token));
+  if (!st.ok()) {
+    log::Error("cannot serve", {{"error", std::string(st.message())}});
+    return 1;
+  }
+  return 0;
+}
+
+int HealthMain(const std::vector<std::string>& args) {
+  std::vector<std::string> addrs;
+  std::chrono::milliseconds timeout{2000};
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string v;
+    if (TakeFlag(args, &i, "--addr", &v)) {
+      addrs.push_back(v);
+    } else if (TakeFlag(args, &i, "--timeout-ms", &v)) {
+      if (!ParseMs(v, &timeout)) return UsageError("bad --timeout-ms");
+    } else {
+      return UsageError(absl::StrCat("unknown health option: ", args[i]));
+    }
+  }
+  if (addrs.empty()) {
+    addrs = {absl::StrCat("unix://", kDefaultSocketPath), absl::StrCat("unix://", kFallbackSocketPath)};
+  }
+  std::string last_error;
+  for (const std::string& addr : addrs) {
+    absl::Status st = CheckHealth(addr, timeout);
+    if (st.ok()) return 0;
+    last_error = std::string(st.message());
+  }
+  std::fprintf(stderr, "sagewai-tool-runner health: %s\n", last_error.c_str());
+  return 1;
+}
+
+int StdioMain() {
+  log::Init("tool-runner", log::Level::kWarn);
+  // `docker exec` starts us with the container's create-time environment and
+  // as whatever user it was told: repeat what the entrypoint does.
+  ControlPlaneSecrets secrets = ScrubControlPlaneEnv();
+  WipeString(secrets.session_token);
+  auto identity = BecomeAgent(AgentOptions::FromEnvironment());
+  if (!identity.ok()) {
+    log::Error("refusing to run tools", {{"error", std::string(identity.status().message())}});
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  auto supervisor = Supervisor::Start(SupervisorOptions{});
+  if (!supervisor.ok()) {
+    log::Error("cannot start", {{"error", std::string(supervisor.status().message())}});
+    return 1;
+  }
+  stdio::Dispatcher dispatcher;
+  StdioToolOptions tool_options;
+  tool_options.workdir = identity->workdir.empty() ? DefaultWorkdir() : identity->workdir;
+  RegisterBashTool(dispatcher, **supervisor, tool_options);
+  absl::Status st = stdio::ServeStdio(dispatcher, STDIN_FILENO, STDOUT_FILENO);
+  (*supervisor)->Shutdown(std::chrono::milliseconds(200));
+  if (!st.ok()) {
+    log::Error("stdio protocol stopped", {{"error", std::string(st.message())}});
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace sagewai
+
+int main(int argc, char** argv) {
+  using namespace sagewai;
+  // Nothing of this process (the token it holds) may be read through
+  // /proc/PID/mem or a core dump by the tools it runs as the same user.
+  prctl(PR_SET_DUMPABLE, 0);
+  RaiseFdLimit();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return StdioMain();
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("%s\n", SAGEWAI_VERSION);
+    return 0;
+  }
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "serve") {
+    log::Init("tool-runner", log::Level::kInfo);
+    return ServeMain(args);
+  }
+  if (cmd == "health") {
+    log::Init("tool-runner", log::Level::kError);
+    return HealthMain(args);
+  }
+  return UsageError(absl::StrCat("unknown command: ", cmd));
+}

@@ -1,0 +1,184 @@
+#include "tool-runner/server.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/errno_status.h"
+#include "common/log.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "tool-runner/bash_service.h"
+#include "tool-runner/listen_address.h"
+#include "tool-runner/runner_service.h"
+
+namespace sagewai {
+namespace {
+
+// mkdir -p for the socket's directory.
+absl::Status MakeParents(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == 0 || slash == std::string::npos) return absl::OkStatus();
+  std::string dir = path.substr(0, slash);
+  for (size_t pos = 1; pos <= dir.size(); ++pos) {
+    if (pos != dir.size() && dir[pos] != '/') continue;
+    std::string prefix = dir.substr(0, pos);
+    if (mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoStatus(absl::StrCat("mkdir ", prefix));
+    }
+  }
+  if (access(dir.c_str(), W_OK | X_OK) != 0) return ErrnoStatus(absl::StrCat("access ", dir));
+  return absl::OkStatus();
+}
+
+// A socket file left by an earlier run would make bind fail.
+absl::Status RemoveStaleSocket(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return absl::OkStatus();
+  if (!S_ISSOCK(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " exists and is not a socket; remove it or choose another --listen"));
+  }
+  if (unlink(path.c_str()) != 0) return ErrnoStatus(absl::StrCat("unlink ", path));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ListenAddress>> ResolveAddresses(const ServeOptions& options,
+                                                            bool have_token) {
+  std::vector<ListenAddress> out;
+  if (options.listen.empty()) {
+    ListenAddress addr{ListenAddress::Kind::kUnix, std::string(kDefaultSocketPath)};
+    if (absl::Status st = MakeParents(addr.path); !st.ok()) {
+      log::Warn("cannot use the default socket directory; falling back to /tmp",
+                {{"error", std::string(st.message())},
+                 {"fallback", std::string(kFallbackSocketPath)},
+                 {"fix", "mount a writable directory at /run/sagewai"}});
+      addr.path = std::string(kFallbackSocketPath);
+      if (absl::Status st2 = MakeParents(addr.path); !st2.ok()) return st2;
+    }
+    out.push_back(addr);
+  } else {
+    for (const std::string& text : options.listen) {
+      auto addr = ParseListenAddress(text);
+      if (!addr.ok()) return addr.status();
+      if (addr->kind == ListenAddress::Kind::kUnix) {
+        if (absl::Status st = MakeParents(addr->path); !st.ok()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("cannot listen on ", addr->ToString(), ": ", st.message()));
+        }
+      }
+      out.push_back(*addr);
+    }
+  }
+  for (const ListenAddress& addr : out) {
+    if (addr.kind == ListenAddress::Kind::kTcp && !have_token) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to serve ", addr.ToString(),
+          " without a session token: set SESSION_TOKEN (through the entrypoint) or --token-file"));
+    }
+    if (addr.kind == ListenAddress::Kind::kUnix) {
+      if (absl::Status st = RemoveStaleSocket(addr.path); !st.ok()) return st;
+    }
+  }
+  return out;
+}
+
+sigset_t ShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+absl::Status Serve(const ServeOptions& options, std::string token) {
+  // Blocked before any thread starts, so every thread inherits the mask and
+  // only the sigwait below sees these signals.
+  sigset_t shutdown = ShutdownSignals();
+  pthread_sigmask(SIG_BLOCK, &shutdown, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const bool have_token = !token.empty();
+  auto addresses = ResolveAddresses(options, have_token);
+  if (!addresses.ok()) return addresses.status();
+  if (!have_token) {
+    log::Warn("no session token: serving unix sockets only, without authentication",
+              {{"fix", "start through sagewai-entrypoint with SESSION_TOKEN set, or --token-file"}});
+  }
+
+  SupervisorOptions sup_options;
+  sup_options.kill_grace = options.limits.kill_grace;
+  auto supervisor = Supervisor::Start(sup_options);
+  if (!supervisor.ok()) return supervisor.status();
+
+  RunnerContext ctx(options.limits, options.workdir, options.pass_env, TokenAuth(std::move(token)),
+                    supervisor->get());
+  ctx.AddCapability("bash");
+  RunnerService runner_service(ctx);
+  BashService bash_service(ctx);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::vector<int> ports(addresses->size(), 0);
+  for (size_t i = 0; i < addresses->size(); ++i) {
+    builder.AddListeningPort((*addresses)[i].GrpcTarget(), grpc::InsecureServerCredentials(),
+                             (*addresses)[i].kind == ListenAddress::Kind::kTcp ? &ports[i] : nullptr);
+  }
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxSendMessageSize(64 << 20);
+  builder.RegisterService(&runner_service);
+  builder.RegisterService(&bash_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr) {
+    (*supervisor)->Shutdown(std::chrono::milliseconds(0));
+    std::vector<std::string> names;
+    for (const auto& a : *addresses) names.push_back(a.ToString());
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", absl::StrJoin(names, ", "),
+                                               " (address in use, or no permission?)"));
+  }
+  std::vector<std::string> listening;
+  for (size_t i = 0; i < addresses->size(); ++i) {
+    ListenAddress& a = (*addresses)[i];
+    if (a.kind == ListenAddress::Kind::kUnix) {
+      // The host user connects through a bind-mounted directory; the token
+      // is the gate, so the socket itself may be open when there is one.
+      chmod(a.path.c_str(), have_token ? 0666 : 0600);
+    } else if (ports[i] != 0) {
+      a.port = ports[i];
+    }
+    listening.push_back(a.ToString());
+  }
+  log::Info("serving", {{"listen", absl::StrJoin(listening, ",")},
+                        {"version", SAGEWAI_VERSION},
+                        {"auth", have_token},
+                        {"uid", static_cast<int64_t>(getuid())}});
+
+  int sig = 0;
+  while (sigwait(&shutdown, &sig) != 0) {
+  }
+  log::Info("shutting down", {{"signal", sig}, {"running_calls", static_cast<int64_t>((*supervisor)->running())}});
+  server->GetHealthCheckService()->SetServingStatus(false);
+  // Stop accepting now; calls still running end when their processes are
+  // killed below, which lets Shutdown return.
+  std::thread stopper([&server] {
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  });
+  (*supervisor)->Shutdown(options.shutdown_grace);
+  stopper.join();
+  for (const ListenAddress& a : *addresses) {
+    if (a.kind == ListenAddress::Kind::kUnix) unlink(a.path.c_str());
+  }
+  log::Info("stopped");
+  return absl::OkStatus();
+}
+
+}  // namespace sagewai
