@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "absl/status/status.h"
 #include "common/log.h"
 
 namespace sagewai {
@@ -361,13 +360,6 @@ bool BecomeAgent(const AgentOptions& options, AgentIdentity* identity, std::stri
                                            {"dropped_user", drop.dropped_user},
                                            {"bounding_cleared", drop.bounding_cleared}});
   return true;
-}
-
-absl::StatusOr<AgentIdentity> BecomeAgent(const AgentOptions& options) {
-  AgentIdentity identity;
-  std::string error;
-  if (!BecomeAgent(options, &identity, &error)) return absl::FailedPreconditionError(error);
-  return identity;
 }
 
 }  // namespace sagewai

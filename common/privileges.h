@@ -44,15 +44,22 @@ struct AgentIdentity {
   bool bounding_cleared;  // bounding set empty (needs CAP_SETPCAP at the time)
 };
 
+// The same as the Status version below, without Abseil: false with *error
+// set when the process must not go on (unknown user, refused, failed drop).
+bool BecomeAgent(const AgentOptions& options, AgentIdentity* identity, std::string* error);
+
 // Resolve the user, drop privileges in the fixed order (or warn/refuse per the start-state table),
 // set HOME/USER/LOGNAME, chdir to workdir. Used by the entrypoint, and by the tool-runner's
 // stdio mode (docker exec bypasses PID 1), so it must be safe to call in a process that is already
 // unprivileged.
-absl::StatusOr<AgentIdentity> BecomeAgent(const AgentOptions& options);
-
-// The same without Abseil, for the static entrypoint: false with *error set
-// when the process must not go on (unknown user, refused, failed drop).
-bool BecomeAgent(const AgentOptions& options, AgentIdentity* identity, std::string* error);
+// Inline so that only callers link absl::Status: the static entrypoint cannot
+// afford it (Debian's absl::Status pulls in iostream and locale, ~1 MB).
+inline absl::StatusOr<AgentIdentity> BecomeAgent(const AgentOptions& options) {
+  AgentIdentity identity;
+  std::string error;
+  if (!BecomeAgent(options, &identity, &error)) return absl::FailedPreconditionError(error);
+  return identity;
+}
 
 // The kernel calls of a drop, behind an interface so that the order and every
 // start state are tested without root. Calls return 0 or an errno value.

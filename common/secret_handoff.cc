@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "absl/strings/str_cat.h"
 #include "common/passwd.h"
 
 namespace sagewai {
@@ -164,39 +163,32 @@ bool ReadSecretsFd(int fd, ControlPlaneSecrets* secrets, std::string* error) {
   return ok;
 }
 
-absl::StatusOr<UniqueFd> SealSecrets(const ControlPlaneSecrets& secrets) {
-  std::string error;
-  const int fd = CreateSecretsFd(secrets, &error);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot hand over the secrets: ", error));
-  return UniqueFd(fd);
-}
-
-absl::StatusOr<ControlPlaneSecrets> TakeInheritedSecrets() {
+bool TakeInheritedSecretsFd(ControlPlaneSecrets* secrets, std::string* error) {
+  *secrets = ControlPlaneSecrets();
   const char* value = getenv(kSecretsFdEnv);
-  if (value == nullptr) return ControlPlaneSecrets();
+  if (value == nullptr) return true;
   const std::string text = value;
   unsetenv(kSecretsFdEnv);
+  const std::string what = std::string(kSecretsFdEnv) + "=\"" + text + "\"";
   uint32_t fd = 0;
   if (!ParseId(text, &fd) || fd <= 2 || fd > 0x7fffffff) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(kSecretsFdEnv, "=\"", text, "\" is not a file descriptor number above 2"));
+    *error = what + " is not a file descriptor number above 2";
+    return false;
   }
   struct stat st;
   if (fstat(static_cast<int>(fd), &st) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(kSecretsFdEnv, "=", text, ": ", strerror(errno),
-                                                   " (the fd was not inherited)"));
+    *error = what + ": " + strerror(errno) + " (the fd was not inherited)";
+    return false;
   }
   if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
     // Not ours: leave it open for whoever owns it.
-    return absl::InvalidArgumentError(
-        absl::StrCat(kSecretsFdEnv, "=", text, " is neither a memfd nor a pipe"));
+    *error = what + " is neither a memfd nor a pipe";
+    return false;
   }
-  ControlPlaneSecrets secrets;
-  std::string error;
-  const bool ok = ReadSecretsFd(static_cast<int>(fd), &secrets, &error);
+  const bool ok = ReadSecretsFd(static_cast<int>(fd), secrets, error);
   ::close(static_cast<int>(fd));
-  if (!ok) return absl::InvalidArgumentError(absl::StrCat(kSecretsFdEnv, "=", text, ": ", error));
-  return secrets;
+  if (!ok) *error = what + ": " + *error;
+  return ok;
 }
 
 }  // namespace sagewai

@@ -1,0 +1,156 @@
+// sagewai-entrypoint: PID 1 of a Sagewai sandbox container. The start-up is
+// the ordered list of steps in Start(); after the child runs, Supervise()
+// never returns early.
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "common/environ_scrub.h"
+#include "common/log.h"
+#include "common/privileges.h"
+#include "common/secret_handoff.h"
+#include "entrypoint/child.h"
+#include "entrypoint/options.h"
+#include "entrypoint/reaper.h"
+#include "entrypoint/signals.h"
+#include "entrypoint/step_status.h"
+
+extern char** environ;
+
+namespace sagewai::entrypoint {
+namespace {
+
+// What the steps hand on to each other.
+struct Startup {
+  sigset_t child_mask;
+  ControlPlaneSecrets secrets;
+  AgentIdentity identity;
+  std::vector<PreparedCommand> command;  // zero or one
+  int secrets_fd = -1;
+  int signal_fd = -1;
+  pid_t child = -1;
+};
+
+void WriteStdout(const std::string& text) {
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = write(STDOUT_FILENO, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Takes the control-plane variables out of the environment and out of the
+// memory /proc/1/environ shows, and keeps this process out of reach of
+// same-uid ptrace and /proc readers while it holds them.
+StepStatus TakeSecrets(Startup* s) {
+  s->secrets = ScrubControlPlaneEnv();
+  unsetenv(kSecretsFdEnv);  // only this process decides who gets one
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return StepStatus::Fail(kExitStartFailure,
+                            std::string("prctl(PR_SET_DUMPABLE): ") + strerror(errno));
+  }
+  return StepStatus::Ok();
+}
+
+StepStatus DropToAgent(Startup* s) {
+  std::string error;
+  if (!BecomeAgent(AgentOptions::FromEnvironment(), &s->identity, &error)) {
+    return StepStatus::Fail(kExitStartFailure, error);
+  }
+  return StepStatus::Ok();
+}
+
+// Resolves the command as the agent user and builds its environment; only
+// sagewai-tool-runner is handed the secrets.
+StepStatus PrepareCommand(const std::vector<std::string>& argv, Startup* s) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  std::string path;
+  if (StepStatus st = ResolveExecutable(argv[0], SearchPath(env), &path); !st.ok()) return st;
+
+  if (!s->secrets.empty()) {
+    if (Basename(path) == kToolRunner) {
+      std::string error;
+      s->secrets_fd = CreateSecretsFd(s->secrets, &error);
+      if (s->secrets_fd < 0) return StepStatus::Fail(kExitStartFailure, error);
+      env.push_back(std::string(kSecretsFdEnv) + "=" + std::to_string(s->secrets_fd));
+      log::Debug("control-plane secrets handed over through an inherited fd",
+                 {{"fd", s->secrets_fd}});
+    } else {
+      log::Debug("control-plane secrets withheld: the command is not sagewai-tool-runner",
+                 {{"command", path}});
+    }
+  }
+  s->secrets.Wipe();
+  s->command.emplace_back(path, argv, std::move(env));
+  return StepStatus::Ok();
+}
+
+StepStatus Spawn(Startup* s) {
+  StepStatus st = SpawnChild(s->command.front(), s->child_mask, &s->child);
+  if (s->secrets_fd >= 0) {
+    close(s->secrets_fd);  // the child holds the only copy now
+    s->secrets_fd = -1;
+  }
+  if (st.ok()) {
+    log::Debug("command started",
+               {{"pid", static_cast<int>(s->child)}, {"command", s->command.front().path()}});
+  }
+  return st;
+}
+
+StepStatus Start(const std::vector<std::string>& argv, Startup* s) {
+  // Signals first: a SIGTERM that arrives during start-up waits for the child.
+  if (StepStatus st = BlockSignals(&s->child_mask); !st.ok()) return st;
+  if (StepStatus st = OpenSignalFd(&s->signal_fd); !st.ok()) return st;
+  if (StepStatus st = TakeSecrets(s); !st.ok()) return st;
+  BecomeSubreaperUnlessInit();
+  if (StepStatus st = DropToAgent(s); !st.ok()) return st;
+  if (StepStatus st = PrepareCommand(argv, s); !st.ok()) return st;
+  return Spawn(s);
+}
+
+int Main(int argc, char** argv) {
+  log::Init("entrypoint", log::Level::kWarn);
+  Invocation invocation;
+  StepStatus st = ParseInvocation(std::vector<std::string>(argv + 1, argv + argc),
+                                  getenv("AGENT_COMMAND"), getenv("AGENT_ARGS"), &invocation);
+  if (!st.ok()) {
+    log::Error(st.message(), {{"exit_code", st.exit_code()}});
+    return st.exit_code();
+  }
+  switch (invocation.mode) {
+    case Invocation::Mode::kHelp:
+      WriteStdout(UsageText());
+      return 0;
+    case Invocation::Mode::kVersion:
+      WriteStdout(SAGEWAI_VERSION "\n");
+      return 0;
+    case Invocation::Mode::kRun:
+      break;
+  }
+  Startup startup;
+  st = Start(invocation.command, &startup);
+  if (!st.ok()) {
+    log::Error(st.message(), {{"exit_code", st.exit_code()}});
+    return st.exit_code();
+  }
+  return Supervise(startup.signal_fd, startup.child);
+}
+
+}  // namespace
+}  // namespace sagewai::entrypoint
+
+int main(int argc, char** argv) { return sagewai::entrypoint::Main(argc, argv); }

@@ -1,0 +1,81 @@
+#include "entrypoint/options.h"
+
+#include "common/arg_split.h"
+#include "common/log.h"
+
+namespace sagewai::entrypoint {
+
+const char* UsageText() {
+  return R"(Usage: sagewai-entrypoint [--] [COMMAND [ARG...]]
+       sagewai-entrypoint --help | --version
+
+PID 1 of a Sagewai sandbox container: reaps zombies, forwards signals to its
+child, exits with the child's code (128+N when it died of signal N, 127 when
+the command is not found, 126 when it cannot be executed). Before starting the
+child it removes SESSION_TOKEN, CONTROL_PLANE_URL and SESSION_ID from the
+environment (sagewai-tool-runner alone receives them, through an inherited
+file descriptor named by SAGEWAI_SECRETS_FD) and drops privileges to AGENT_USER.
+
+Without COMMAND it runs AGENT_COMMAND with AGENT_ARGS (split like a shell
+would, quotes and backslashes honoured, nothing expanded), and without
+AGENT_COMMAND: sagewai-tool-runner serve.
+
+Environment:
+  AGENT_USER          user name, uid, or uid:gid to run as (default: agent)
+  AGENT_WORKDIR       working directory of the child (default: /workspace)
+  AGENT_REQUIRE_DROP  1: refuse to start when the uid cannot be changed
+  AGENT_COMMAND, AGENT_ARGS
+                      the command when none is given on the command line
+  SAGEWAI_LOG_LEVEL   debug|info|warn|error|off (default: warn)
+  SAGEWAI_PASSWD_FILE, SAGEWAI_GROUP_FILE
+                      read users and groups from these files instead of
+                      /etc/passwd and /etc/group (tests, unusual images)
+)";
+}
+
+StepStatus ParseInvocation(const std::vector<std::string>& args, const char* agent_command,
+                           const char* agent_args, Invocation* invocation) {
+  *invocation = Invocation();
+  size_t first = 0;
+  if (!args.empty()) {
+    const std::string& a = args[0];
+    if (a == "--help" || a == "-h") {
+      invocation->mode = Invocation::Mode::kHelp;
+      return StepStatus::Ok();
+    }
+    if (a == "--version") {
+      invocation->mode = Invocation::Mode::kVersion;
+      return StepStatus::Ok();
+    }
+    if (a == "--") {
+      first = 1;
+    } else if (a.size() > 1 && a[0] == '-') {
+      return StepStatus::Fail(kExitUsage, "unknown option " + a +
+                                              " (put -- before a command that starts with -; "
+                                              "see --help)");
+    }
+  }
+  if (first < args.size()) {
+    invocation->command.assign(args.begin() + static_cast<long>(first), args.end());
+    return StepStatus::Ok();
+  }
+  if (agent_command != nullptr && *agent_command != '\0') {
+    invocation->command.push_back(agent_command);
+    if (agent_args != nullptr) {
+      std::vector<std::string> words;
+      std::string error;
+      if (!SplitShellWords(agent_args, &words, &error)) {
+        return StepStatus::Fail(kExitStartFailure, "AGENT_ARGS cannot be split: " + error);
+      }
+      invocation->command.insert(invocation->command.end(), words.begin(), words.end());
+    }
+    return StepStatus::Ok();
+  }
+  if (agent_args != nullptr && *agent_args != '\0') {
+    log::Warn("AGENT_ARGS is ignored without AGENT_COMMAND; running sagewai-tool-runner serve");
+  }
+  invocation->command = {kToolRunner, "serve"};
+  return StepStatus::Ok();
+}
+
+}  // namespace sagewai::entrypoint
