@@ -1,0 +1,86 @@
+// The judgement half of `validate`: turning what an image's runner and tools
+// printed into pass/fail and a remedy. No I/O here, so every rule is tested
+// on canned output.
+#ifndef SAGEWAI_CLI_VALIDATE_CHECKS_H_
+#define SAGEWAI_CLI_VALIDATE_CHECKS_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sagewai::cli {
+
+// A check that failed: the ✗ line's text and what to do about it.
+struct CheckFailure {
+  std::string what;
+  std::string remedy;
+};
+
+// The version word of `sagewai-tool-runner --version` output ("0.1.0", or
+// the last word of "sagewai-tool-runner 0.1.0"); nullopt when empty.
+std::optional<std::string> ParseVersionOutput(const std::string& output);
+
+// docker exec's way of saying the program is not in PATH.
+bool IsNotFoundInPath(int exit_code, const std::string& stderr_text);
+
+// Checks a runner's version text against kToolRunnerVersionSpec: nullopt when
+// compatible.
+std::optional<CheckFailure> CheckRunnerVersion(const std::string& version);
+
+// Sections of the env-scrub probe's output, each starting with a marker line
+// "@@<name>" (see EnvProbeScript()).
+std::map<std::string, std::string> SplitProbeSections(const std::string& output);
+
+// The shell script the env-scrub check runs as a tool: prints "@@env" then
+// the exported variables, "@@proc1" then /proc/1/environ, "@@procs" then
+// every readable /proc/*/environ.
+const char* EnvProbeScript();
+
+// For each secret (name -> value) found anywhere in a section's text: the
+// names of the sections (env, proc1, procs) it was found in.
+std::map<std::string, std::vector<std::string>> FindLeakedSecrets(
+    const std::map<std::string, std::string>& sections,
+    const std::map<std::string, std::string>& secrets);
+
+// Human description of the sections ("the environment, /proc/1/environ").
+std::string DescribeSections(const std::vector<std::string>& sections);
+
+struct ProcStatus {
+  int64_t uid = -1;          // real uid (first Uid: field)
+  uint64_t cap_eff = ~0ull;  // CapEff bitmask
+  int no_new_privs = -1;     // NoNewPrivs
+};
+// Parses /proc/PID/status text; fields it cannot find keep their defaults.
+ProcStatus ParseProcStatus(const std::string& text);
+// nullopt when unprivileged: uid != 0, CapEff 0, NoNewPrivs 1.
+std::optional<CheckFailure> CheckUnprivileged(const ProcStatus& status);
+
+// argv[0] of a /proc/PID/cmdline (NUL-separated).
+std::string FirstCmdlineArg(const std::string& cmdline);
+// nullopt when PID 1's argv[0] is sagewai-entrypoint.
+std::optional<CheckFailure> CheckPid1(const std::string& cmdline);
+
+// One response line of the JSON-RPC stdio protocol.
+struct StdioResponse {
+  bool parsed = false;
+  std::string error;  // parse problem or JSON-RPC error message
+  bool has_id = false;
+  double id = 0;
+  bool ok = false;
+  std::optional<int64_t> exit_code;
+  std::string stdout_text;
+  std::string stderr_text;
+};
+StdioResponse ParseStdioResponse(const std::string& line);
+
+// Lowercase hex of `bytes` random bytes (getrandom).
+std::string RandomHex(size_t bytes);
+
+// "42 ms", or "0.4 ms" below 10 ms.
+std::string FormatRoundTrip(double ms);
+
+}  // namespace sagewai::cli
+
+#endif  // SAGEWAI_CLI_VALIDATE_CHECKS_H_

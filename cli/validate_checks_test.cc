@@ -1,0 +1,153 @@
+#include "cli/validate_checks.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cli/subprocess.h"
+
+namespace sagewai::cli {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+TEST(ParseVersionOutputTest, Forms) {
+  EXPECT_EQ(ParseVersionOutput("0.1.0\n"), "0.1.0");
+  EXPECT_EQ(ParseVersionOutput("\nsagewai-tool-runner 0.1.3\nbuilt ...\n"), "0.1.3");
+  EXPECT_EQ(ParseVersionOutput("  \n"), std::nullopt);
+}
+
+TEST(CheckRunnerVersionTest, SpecAndMessages) {
+  EXPECT_EQ(CheckRunnerVersion("0.1.0"), std::nullopt);
+  EXPECT_EQ(CheckRunnerVersion("0.1.7"), std::nullopt);
+  auto newer = CheckRunnerVersion("0.2.0");
+  ASSERT_TRUE(newer.has_value());
+  EXPECT_EQ(newer->what,
+            "sagewai-tool-runner --version → 0.2.0 (incompatible: this SDK needs >=0.1,<0.2)");
+  auto rc = CheckRunnerVersion("0.1.0rc1");
+  ASSERT_TRUE(rc.has_value());
+  EXPECT_THAT(rc->what, HasSubstr("pre-releases excluded"));
+  EXPECT_TRUE(CheckRunnerVersion("0.0.9").has_value());
+  auto junk = CheckRunnerVersion("dev-build");
+  ASSERT_TRUE(junk.has_value());
+  EXPECT_THAT(junk->what, HasSubstr("not a PEP 440 version"));
+}
+
+TEST(IsNotFoundInPathTest, DockerExecMessages) {
+  EXPECT_TRUE(IsNotFoundInPath(
+      127,
+      "OCI runtime exec failed: exec failed: unable to start container process: exec: "
+      "\"sagewai-tool-runner\": executable file not found in $PATH: unknown"));
+  EXPECT_TRUE(IsNotFoundInPath(126, "exec: \"x\": executable file not found in $PATH"));
+  EXPECT_FALSE(IsNotFoundInPath(1, "some other failure"));
+}
+
+TEST(EnvScrubTest, SectionsAndLeaks) {
+  const std::string output =
+      "@@env\ndeclare -x PATH=\"/usr/bin\"\ndeclare -x LEAK=\"tok123\"\n\n@@proc1\n"
+      "cat: /proc/1/environ: Permission denied\n\n@@procs\nA=1\0SID=sid9\0\n";
+  auto sections = SplitProbeSections(std::string(output.data(), output.size()));
+  EXPECT_THAT(sections, UnorderedElementsAre(Pair("env", HasSubstr("PATH")),
+                                             Pair("proc1", HasSubstr("Permission denied")),
+                                             Pair("procs", HasSubstr("A=1"))));
+  const std::string procs_with_nul = std::string("@@procs\nA=1\0SID=sid9\0\n", 22);
+  auto leaks = FindLeakedSecrets(
+      {{"env", "declare -x LEAK=\"tok123\"\n"}, {"proc1", "denied"}, {"procs", "SID=sid9"}},
+      {{"SESSION_TOKEN", "tok123"}, {"SESSION_ID", "sid9"}, {"HOST_SECRET", "hs"}, {"E", ""}});
+  EXPECT_THAT(leaks, UnorderedElementsAre(Pair("SESSION_TOKEN", ElementsAre("env")),
+                                          Pair("SESSION_ID", ElementsAre("procs"))));
+  EXPECT_EQ(DescribeSections({"env", "proc1", "procs"}),
+            "the tool's environment, /proc/1/environ, /proc/*/environ");
+  EXPECT_THAT(FindLeakedSecrets(sections, {{"HOST_SECRET", "nothere"}}), IsEmpty());
+}
+
+// The probe script itself, run here: it must find a variable in each place.
+TEST(EnvScrubTest, ProbeScriptFindsVariables) {
+  RunOptions options;
+  options.spawn.set_env = {"SAGEWAI_PROBE_TEST=needle-4711"};
+  auto r = RunProcess({"/bin/bash", "-c", EnvProbeScript()}, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  auto leaks = FindLeakedSecrets(SplitProbeSections(r->out), {{"X", "needle-4711"}});
+  ASSERT_EQ(leaks.size(), 1u);
+  EXPECT_THAT(leaks["X"], ::testing::Contains("env"));
+  EXPECT_THAT(leaks["X"], ::testing::Contains("procs"));
+}
+
+TEST(ProcStatusTest, ParseAndCheck) {
+  const std::string status =
+      "Name:\tcat\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n"
+      "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
+      "CapBnd:\t0000000000000000\nNoNewPrivs:\t1\n";
+  ProcStatus p = ParseProcStatus(status);
+  EXPECT_EQ(p.uid, 1000);
+  EXPECT_EQ(p.cap_eff, 0u);
+  EXPECT_EQ(p.no_new_privs, 1);
+  EXPECT_EQ(CheckUnprivileged(p), std::nullopt);
+
+  ProcStatus root =
+      ParseProcStatus("Uid:\t0\t0\t0\t0\nCapEff:\t00000000a80425fb\nNoNewPrivs:\t0\n");
+  auto failure = CheckUnprivileged(root);
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_THAT(failure->what, HasSubstr("root (uid 0)"));
+  EXPECT_THAT(failure->what, HasSubstr("CapEff 00000000a80425fb"));
+  EXPECT_THAT(failure->what, HasSubstr("no_new_privs is not set"));
+  EXPECT_TRUE(CheckUnprivileged(ParseProcStatus("")).has_value());
+}
+
+TEST(Pid1Test, Entrypoint) {
+  EXPECT_EQ(
+      CheckPid1(std::string("/usr/local/bin/sagewai-entrypoint\0sagewai-tool-runner\0serve\0", 62)),
+      std::nullopt);
+  EXPECT_EQ(CheckPid1("sagewai-entrypoint"), std::nullopt);
+  auto tini = CheckPid1(std::string("/usr/bin/tini\0--\0sleep\0", 23));
+  ASSERT_TRUE(tini.has_value());
+  EXPECT_EQ(tini->what, "PID 1 is /usr/bin/tini, not sagewai-entrypoint");
+  EXPECT_THAT(tini->remedy, HasSubstr("ENTRYPOINT [\"/usr/local/bin/sagewai-entrypoint\"]"));
+  EXPECT_EQ(FirstCmdlineArg(std::string("a\0b", 3)), "a");
+}
+
+TEST(StdioResponseTest, Parse) {
+  auto ok = ParseStdioResponse(
+      R"({"jsonrpc":"2.0","id":1,"result":{"call_id":"v1","ok":true,"exit_code":0,"stdout":"ok\n","stderr":"","duration_ms":3,"error":null}})");
+  EXPECT_TRUE(ok.parsed);
+  EXPECT_EQ(ok.error, "");
+  EXPECT_TRUE(ok.has_id);
+  EXPECT_EQ(ok.id, 1);
+  EXPECT_TRUE(ok.ok);
+  EXPECT_EQ(ok.exit_code, 0);
+  EXPECT_EQ(ok.stdout_text, "ok\n");
+
+  auto timeout = ParseStdioResponse(
+      R"({"jsonrpc":"2.0","id":2,"result":{"ok":false,"exit_code":null,"stdout":"","stderr":"","error":"timeout after 1s"}})");
+  EXPECT_FALSE(timeout.ok);
+  EXPECT_FALSE(timeout.exit_code.has_value());
+  EXPECT_EQ(timeout.error, "timeout after 1s");
+
+  auto rpc_error = ParseStdioResponse(
+      R"({"jsonrpc":"2.0","id":0,"error":{"code":-32700,"message":"parse error"}})");
+  EXPECT_EQ(rpc_error.error, "parse error");
+
+  auto junk = ParseStdioResponse("hello");
+  EXPECT_FALSE(junk.parsed);
+  EXPECT_THAT(junk.error, HasSubstr("not a JSON object"));
+}
+
+TEST(RandomHexTest, LengthAndAlphabet) {
+  std::string a = RandomHex(32), b = RandomHex(32);
+  EXPECT_EQ(a.size(), 64u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+TEST(FormatRoundTripTest, Precision) {
+  EXPECT_EQ(FormatRoundTrip(0.43), "0.4 ms");
+  EXPECT_EQ(FormatRoundTrip(9.94), "9.9 ms");
+  EXPECT_EQ(FormatRoundTrip(42.4), "42 ms");
+}
+
+}  // namespace
+}  // namespace sagewai::cli
