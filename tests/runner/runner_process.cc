@@ -1,0 +1,141 @@
+#include "tests/runner/runner_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace sagewai::testing {
+
+std::string BinDir() { return SAGEWAI_BIN_DIR; }
+
+RunnerProcess::RunnerProcess(RunnerOptions options) : options_(std::move(options)) {
+  char tmpl[] = "/tmp/sagewai-runner-test-XXXXXX";
+  dir_ = mkdtemp(tmpl);
+  workdir_ = dir_ + "/workspace";
+  mkdir(workdir_.c_str(), 0777);
+  socket_ = dir_ + "/tool-runner.sock";
+  log_ = dir_ + "/runner.log";
+  const std::string token_file = dir_ + "/token";
+  if (!options_.token.empty()) {
+    std::ofstream(token_file) << options_.token << "\n";
+  }
+  std::vector<std::string> args = {BinDir() + "/sagewai-tool-runner", "serve", "--listen",
+                                    "unix://" + socket_, "--workdir", workdir_};
+  if (!options_.token.empty()) {
+    args.push_back("--token-file");
+    args.push_back(token_file);
+  }
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir_,
+                                  "LANG=C.UTF-8", "SAGEWAI_LOG_LEVEL=info"};
+  env.insert(env.end(), options_.extra_env.begin(), options_.extra_env.end());
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int log_fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(log_fd, STDERR_FILENO);
+    int null_fd = open("/dev/null", O_RDWR);
+    dup2(null_fd, STDIN_FILENO);
+    dup2(null_fd, STDOUT_FILENO);
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, nullptr);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(log_fd);
+  // Connect only once the socket exists: a channel whose first attempts
+  // failed waits out gRPC's reconnect backoff.
+  const auto socket_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  struct stat st;
+  while (stat(socket_.c_str(), &st) != 0 && std::chrono::steady_clock::now() < socket_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // Short reconnect backoff: the socket appears a few milliseconds from now.
+  grpc::ChannelArguments channel_args;
+  channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
+  channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
+  channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  channel_ = grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), channel_args);
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    grpc::health::v1::HealthCheckResponse resp;
+    if (health->Check(&ctx, {}, &resp).ok() &&
+        resp.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+      serving_ = true;
+      break;
+    }
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+RunnerProcess::~RunnerProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::string cmd = "rm -rf '" + dir_ + "'";
+  if (std::system(cmd.c_str()) != 0) {
+  }
+}
+
+std::string RunnerProcess::ReadLog() const {
+  std::ifstream in(log_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::unique_ptr<grpc::ClientContext> RunnerProcess::Context(
+    std::chrono::milliseconds deadline) const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!options_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.token);
+  ctx->set_deadline(std::chrono::system_clock::now() + deadline);
+  return ctx;
+}
+
+int RunnerProcess::Stop(std::chrono::milliseconds* took) {
+  if (pid_ <= 0) return -1;
+  const auto start = std::chrono::steady_clock::now();
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  if (took != nullptr) {
+    *took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start);
+  }
+  pid_ = -1;
+  return status;
+}
+
+long RunnerProcess::StatusField(const std::string& name) const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + ":", 0) == 0) return std::strtol(line.c_str() + name.size() + 1, nullptr, 10);
+  }
+  return -1;
+}
+
+}  // namespace sagewai::testing

@@ -1,0 +1,61 @@
+// Starts the real sagewai-tool-runner binary for a test and stops it again.
+#ifndef SAGEWAI_TESTS_RUNNER_RUNNER_PROCESS_H_
+#define SAGEWAI_TESTS_RUNNER_RUNNER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grpcpp/grpcpp.h"
+
+namespace sagewai::testing {
+
+struct RunnerOptions {
+  std::string token = "test-token-0123456789";
+  std::vector<std::string> extra_args;
+  std::vector<std::string> extra_env;  // "K=V"
+};
+
+class RunnerProcess {
+ public:
+  // Starts `serve` on a unix socket in a fresh temp dir, with a token file
+  // and a workdir in that temp dir, and waits until health says SERVING.
+  explicit RunnerProcess(RunnerOptions options = {});
+  ~RunnerProcess();
+
+  bool started() const { return pid_ > 0 && serving_; }
+  pid_t pid() const { return pid_; }
+  const std::string& dir() const { return dir_; }
+  const std::string& workdir() const { return workdir_; }
+  const std::string& socket_path() const { return socket_; }
+  std::string address() const { return "unix://" + socket_; }
+  const std::string& log_path() const { return log_; }
+  std::string ReadLog() const;
+
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // A context carrying the bearer token and a deadline.
+  std::unique_ptr<grpc::ClientContext> Context(
+      std::chrono::milliseconds deadline = std::chrono::seconds(30)) const;
+
+  // SIGTERM, then wait; returns the exit status from waitpid.
+  int Stop(std::chrono::milliseconds* took = nullptr);
+
+  // A /proc/PID/status field of the runner (e.g. "Threads", "VmRSS").
+  long StatusField(const std::string& name) const;
+
+ private:
+  RunnerOptions options_;
+  pid_t pid_ = -1;
+  bool serving_ = false;
+  std::string dir_, workdir_, socket_, log_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+std::string BinDir();
+
+}  // namespace sagewai::testing
+
+#endif  // SAGEWAI_TESTS_RUNNER_RUNNER_PROCESS_H_
