@@ -49,7 +49,15 @@ std::vector<std::string> BuildEnvironment(const SpawnOptions& options) {
     std::string entry(*e);
     if (!overridden(name_of(entry))) env.push_back(std::move(entry));
   }
-  env.insert(env.end(), options.set_env.begin(), options.set_env.end());
+  // A later set_env entry for the same name wins.
+  for (size_t i = 0; i < options.set_env.size(); ++i) {
+    const std::string name = name_of(options.set_env[i]);
+    bool superseded = false;
+    for (size_t j = i + 1; j < options.set_env.size(); ++j) {
+      if (name_of(options.set_env[j]) == name) superseded = true;
+    }
+    if (!superseded) env.push_back(options.set_env[i]);
+  }
   return env;
 }
 

@@ -19,7 +19,8 @@ namespace sagewai::cli {
 enum class Stdio { kNull, kPipe, kInherit };
 
 struct SpawnOptions {
-  // "K=V" entries set in the child's environment on top of ours.
+  // "K=V" entries set in the child's environment on top of ours (the last
+  // one wins when a name repeats).
   std::vector<std::string> set_env;
   // Names removed from the child's environment.
   std::vector<std::string> unset_env;

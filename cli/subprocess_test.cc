@@ -85,7 +85,8 @@ TEST(RunProcessTest, EnvironmentOverrides) {
   setenv("SAGEWAI_TEST_KEEP", "kept", 1);
   setenv("SAGEWAI_TEST_DROP", "dropped", 1);
   RunOptions options;
-  options.spawn.set_env = {"SAGEWAI_TEST_NEW=new", "SAGEWAI_TEST_KEEP=replaced"};
+  options.spawn.set_env = {"SAGEWAI_TEST_NEW=old", "SAGEWAI_TEST_KEEP=replaced",
+                           "SAGEWAI_TEST_NEW=new"};
   options.spawn.unset_env = {"SAGEWAI_TEST_DROP"};
   auto r = RunProcess(
       {"/bin/sh", "-c", "echo $SAGEWAI_TEST_NEW $SAGEWAI_TEST_KEEP x${SAGEWAI_TEST_DROP}x"},
