@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,7 @@ struct Startup {
   sigset_t child_mask;
   ControlPlaneSecrets secrets;
   AgentIdentity identity;
-  std::vector<PreparedCommand> command;  // zero or one
+  std::optional<PreparedCommand> command;
   int secrets_fd = -1;
   int signal_fd = -1;
   pid_t child = -1;
@@ -94,19 +95,19 @@ StepStatus PrepareCommand(const std::vector<std::string>& argv, Startup* s) {
     }
   }
   s->secrets.Wipe();
-  s->command.emplace_back(path, argv, std::move(env));
+  s->command.emplace(path, argv, std::move(env));
   return StepStatus::Ok();
 }
 
 StepStatus Spawn(Startup* s) {
-  StepStatus st = SpawnChild(s->command.front(), s->child_mask, &s->child);
+  StepStatus st = SpawnChild(*s->command, s->child_mask, &s->child);
   if (s->secrets_fd >= 0) {
     close(s->secrets_fd);  // the child holds the only copy now
     s->secrets_fd = -1;
   }
   if (st.ok()) {
     log::Debug("command started",
-               {{"pid", static_cast<int>(s->child)}, {"command", s->command.front().path()}});
+               {{"pid", static_cast<int>(s->child)}, {"command", s->command->path()}});
   }
   return st;
 }
