@@ -51,8 +51,10 @@ void WriteErrno(int fd, int err) {
   // Own process group, so that a terminal's ^C reaches the child once rather
   // than twice (once directly, once forwarded); the signals are still blocked,
   // so tcsetpgrp from the background group does not stop us with SIGTTOU.
+  // Take the terminal only if our parent had it in the foreground.
+  const bool foreground = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
   setpgid(0, 0);
-  if (isatty(STDIN_FILENO)) tcsetpgrp(STDIN_FILENO, getpid());
+  if (foreground) tcsetpgrp(STDIN_FILENO, getpid());
   ResetSignalsForExec(mask);
   execve(command.path().c_str(), command.argv(), command.envp());
   const int err = errno;
