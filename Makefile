@@ -40,3 +40,6 @@ lint: build
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# Image targets (images, image-<variant>, smoke-all) live beside this file.
+-include mk/*.mk
