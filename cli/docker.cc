@@ -112,6 +112,18 @@ std::string LastLine(const std::string& text) {
   return "";
 }
 
+std::string DockerErrorLine(const std::string& text) {
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    absl::string_view line = absl::StripAsciiWhitespace(*it);
+    if (line.empty() || absl::StartsWith(line, "Run '") || absl::StartsWith(line, "See '")) {
+      continue;
+    }
+    return std::string(line);
+  }
+  return "";
+}
+
 absl::StatusOr<ProcessResult> Docker::Run(const std::vector<std::string>& args,
                                           absl::Duration timeout,
                                           std::optional<std::string> stdin_data,
@@ -135,7 +147,7 @@ absl::StatusOr<std::string> Docker::ServerVersion() const {
   }
   std::string version(absl::StripAsciiWhitespace(r->out));
   if (r->exit_code != 0 || version.empty()) {
-    std::string why = LastLine(r->err);
+    std::string why = DockerErrorLine(r->err);
     return absl::UnavailableError(
         absl::StrCat("cannot talk to the Docker daemon: ", why.empty() ? "no answer" : why));
   }
@@ -150,7 +162,8 @@ absl::StatusOr<std::optional<ImageIdentity>> Docker::InspectImage(const std::str
   if (absl::StrContains(absl::AsciiStrToLower(r->err), "no such image")) {
     return std::optional<ImageIdentity>();
   }
-  return absl::UnavailableError(absl::StrCat("docker image inspect failed: ", LastLine(r->err)));
+  return absl::UnavailableError(
+      absl::StrCat("docker image inspect failed: ", DockerErrorLine(r->err)));
 }
 
 absl::StatusOr<Docker::State> Docker::InspectState(const std::string& container) const {
@@ -160,7 +173,8 @@ absl::StatusOr<Docker::State> Docker::InspectState(const std::string& container)
           absl::Seconds(30));
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
-    return absl::NotFoundError(absl::StrCat("docker container inspect failed: ", LastLine(r->err)));
+    return absl::NotFoundError(
+        absl::StrCat("docker container inspect failed: ", DockerErrorLine(r->err)));
   }
   std::vector<std::string> fields =
       absl::StrSplit(absl::StripAsciiWhitespace(r->out), absl::MaxSplits(' ', 3));

@@ -52,6 +52,9 @@ std::string DescribeImageIdentity(const ImageIdentity& identity, const std::stri
 
 // The last non-empty line of `text`, trimmed ("" if none).
 std::string LastLine(const std::string& text);
+// The line of a docker CLI error that says what went wrong: the last one that
+// is not a "Run 'docker ... --help'" or "See '...'" hint.
+std::string DockerErrorLine(const std::string& text);
 
 class Docker {
  public:

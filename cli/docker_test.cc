@@ -75,6 +75,13 @@ TEST(ImageIdentityTest, ParseAndDescribe) {
   EXPECT_EQ(DescribeImageIdentity(registry_port, "localhost:5000/y"), "digest sha256:eee");
 }
 
+TEST(DockerErrorLineTest, SkipsHelpHints) {
+  EXPECT_EQ(DockerErrorLine("docker: Error response from daemon: Unknown runtime specified runsc\n"
+                            "\nRun 'docker run --help' for more information\n"),
+            "docker: Error response from daemon: Unknown runtime specified runsc");
+  EXPECT_EQ(DockerErrorLine("x\nSee 'docker run --help'.\n"), "x");
+}
+
 TEST(LastLineTest, SkipsBlankLines) {
   EXPECT_EQ(LastLine("a\nb\n\n  \n"), "b");
   EXPECT_EQ(LastLine(""), "");

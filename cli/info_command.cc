@@ -72,7 +72,9 @@ std::string FormatMillis(uint64_t ms) {
     return min % 60 == 0 ? absl::StrCat(min / 60, " h")
                          : absl::StrCat(min / 60, " h ", min % 60, " min");
   }
-  return absl::StrCat(min / (24 * 60), " d ", (min / 60) % 24, " h");
+  const uint64_t hours = (min / 60) % 24;
+  return hours == 0 ? absl::StrCat(min / (24 * 60), " d")
+                    : absl::StrCat(min / (24 * 60), " d ", hours, " h");
 }
 
 std::string FormatInfoText(const pb::GetInfoResponse& info, const std::string& address) {

@@ -41,6 +41,7 @@ TEST(FormatMillisTest, Units) {
   EXPECT_EQ(FormatMillis(3723000), "1 h 2 min");
   EXPECT_EQ(FormatMillis(3600000), "1 h");
   EXPECT_EQ(FormatMillis(90000000), "1 d 1 h");
+  EXPECT_EQ(FormatMillis(86400000), "1 d");
 }
 
 TEST(FormatInfoTest, Text) {

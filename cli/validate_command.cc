@@ -18,6 +18,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -69,6 +70,8 @@ Options:
   --keep             keep the container running and the temporary
                      directories (skips the docker stop check)
   --docker PATH      the docker CLI (default: docker in PATH)
+  --start-timeout SECONDS
+                     how long the runner may take to serve (default 20)
   -h, --help         show this help
 
 Exit status: 0 all checks passed; 1 a check failed; 2 usage error; 69 Docker
@@ -77,7 +80,6 @@ is not available; 74 temporary directories could not be made; 130 interrupted.
 
 namespace {
 
-constexpr absl::Duration kStartTimeout = absl::Seconds(20);
 constexpr absl::Duration kToolTimeout = absl::Seconds(30);
 constexpr absl::Duration kStopLimit = absl::Seconds(2);
 constexpr int kAgentUid = 1000;
@@ -108,6 +110,7 @@ struct ValidateOptions {
   std::string runtime;
   std::string docker = "docker";
   bool keep = false;
+  absl::Duration start_timeout = absl::Seconds(20);
 };
 
 class Validator {
@@ -163,6 +166,8 @@ void Validator::Pass(const std::string& text) {
 }
 
 void Validator::Fail(const CheckFailure& failure, const std::string& details) {
+  // A check cut short by Ctrl-C did not fail; Finish() says what happened.
+  if (Interrupted()) return;
   ++failed_;
   printf("✗ %s\n%s", failure.what.c_str(), details.c_str());
   if (!failure.remedy.empty()) printf("  → %s\n", failure.remedy.c_str());
@@ -181,7 +186,8 @@ bool Validator::CheckImage() {
     absl::StatusOr<ProcessResult> pull =
         docker_.Run({"pull", "--quiet", options_.image}, absl::Minutes(30));
     if (!pull.ok() || pull->exit_code != 0) {
-      std::string why = pull.ok() ? LastLine(pull->err) : std::string(pull.status().message());
+      std::string why =
+          pull.ok() ? DockerErrorLine(pull->err) : std::string(pull.status().message());
       Fail({absl::StrCat("image pull failed: ", why.empty() ? "no details" : why),
             "check the image name and tag; for a private registry run `docker login` first"});
       return false;
@@ -220,10 +226,13 @@ bool Validator::MakeDirectories() {
         fprintf(stderr, "cannot create %s: %s\n", dir.c_str(), strerror(errno));
         return false;
       }
-      // The runner and the tools run as the agent user (uid 1000). As root,
-      // hand it the directories; otherwise open them up (the 0700 parent
-      // keeps other host users out).
-      if (geteuid() != 0 || chown(dir.c_str(), kAgentUid, kAgentUid) != 0) {
+      // The runner and the tools run as the agent user (uid 1000); a
+      // container left as root without capabilities writes through group 0,
+      // as in sandbox-base's own /workspace and /run/sagewai. Without root
+      // here, open the directories up: the 0700 parent keeps other host
+      // users out.
+      if (geteuid() != 0 || chown(dir.c_str(), kAgentUid, 0) != 0 ||
+          chmod(dir.c_str(), 0770) != 0) {
         chmod(dir.c_str(), 0777);
       }
     }
@@ -258,7 +267,8 @@ bool Validator::StartContainer() {
   absl::StatusOr<ProcessResult> run =
       docker_.Run(BuildRunArgs(spec), absl::Minutes(2), std::nullopt, env);
   if (!run.ok() || run->exit_code != 0) {
-    const std::string why = run.ok() ? LastLine(run->err) : std::string(run.status().message());
+    const std::string why =
+        run.ok() ? DockerErrorLine(run->err) : std::string(run.status().message());
     std::string remedy = "fix the error docker reported and retry";
     if (!options_.runtime.empty() && absl::StrContains(absl::AsciiStrToLower(why), "runtime")) {
       remedy =
@@ -305,7 +315,7 @@ bool Validator::StartContainer() {
 }
 
 void Validator::WaitForRunner() {
-  const absl::Time deadline = absl::Now() + kStartTimeout;
+  const absl::Time deadline = absl::Now() + options_.start_timeout;
   const std::string socket_path = absl::StrCat(socket_dir_, "/", kSocketName);
   auto health = grpc::health::v1::Health::NewStub(connection_->channel());
   absl::Time next_state_check = absl::Now() + absl::Milliseconds(300);
@@ -338,7 +348,7 @@ void Validator::WaitForRunner() {
     absl::SleepFor(absl::Milliseconds(20));
   }
   not_serving_reason_ =
-      absl::StrCat(not_serving_reason_, " within ", absl::ToInt64Seconds(kStartTimeout), " s");
+      absl::StrCat(not_serving_reason_, " within ", absl::FormatDuration(options_.start_timeout));
 }
 
 std::string Validator::ContainerLogs() {
@@ -356,7 +366,9 @@ void Validator::CheckVersion() {
     Fail({absl::StrCat("sagewai-tool-runner --version: ", r.status().message()), ""});
     return;
   }
-  if (r->exit_code != 0 && IsNotFoundInPath(r->exit_code, r->err)) {
+  // Docker prints the OCI runtime's exec error on stdout or stderr,
+  // depending on its version.
+  if (r->exit_code != 0 && IsNotFoundInPath(r->exit_code, r->out + r->err)) {
     Fail({"sagewai-tool-runner not found in PATH",
           "this usually means /usr/local/bin was stripped from the image; re-inherit from "
           "ghcr.io/sagewai/sandbox-base and retry"});
@@ -367,7 +379,7 @@ void Validator::CheckVersion() {
     Fail({absl::StrCat("sagewai-tool-runner --version failed (exit ", r->exit_code, ")"),
           "the image's sagewai-tool-runner does not work; re-inherit from "
           "ghcr.io/sagewai/sandbox-base and retry"},
-         Indent(r->err, 5));
+         Indent(r->out + r->err, 5));
     return;
   }
   if (std::optional<CheckFailure> failure = CheckRunnerVersion(*version)) {
@@ -549,6 +561,12 @@ void Validator::CheckStdio() {
           remedy});
     return;
   }
+  if (r->exit_code != 0 && IsNotFoundInPath(r->exit_code, r->out + r->err)) {
+    Fail({absl::StrCat(what, ": sagewai-tool-runner not found in PATH"),
+          "this usually means /usr/local/bin was stripped from the image; re-inherit from "
+          "ghcr.io/sagewai/sandbox-base and retry"});
+    return;
+  }
   std::vector<std::string> lines = absl::StrSplit(r->out, '\n', absl::SkipWhitespace());
   if (lines.size() < 2) {
     Fail({absl::StrCat(what, ": expected 2 response lines, got ", lines.size(), " (exit ",
@@ -602,7 +620,7 @@ void Validator::CheckStop() {
   absl::StatusOr<ProcessResult> r = docker_.Run({"stop", container_}, absl::Seconds(60));
   if (!r.ok() || r->exit_code != 0) {
     Fail({absl::StrCat("docker stop failed: ",
-                       r.ok() ? LastLine(r->err) : std::string(r.status().message())),
+                       r.ok() ? DockerErrorLine(r->err) : std::string(r.status().message())),
           ""});
     return;
   }
@@ -692,8 +710,11 @@ int Validator::Run() {
 }  // namespace
 
 int RunValidateCommand(const std::vector<std::string>& args) {
-  static const std::vector<FlagSpec> kSpecs = {
-      {"runtime", true}, {"keep", false}, {"docker", true}, {"help", false, 'h'}};
+  static const std::vector<FlagSpec> kSpecs = {{"runtime", true},
+                                               {"keep", false},
+                                               {"docker", true},
+                                               {"start-timeout", true},
+                                               {"help", false, 'h'}};
   absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kSpecs, PositionalMode::kInterleaved);
   if (parsed.ok() && !parsed->Has("help")) {
     if (parsed->positionals.size() != 1) {
@@ -705,6 +726,18 @@ int RunValidateCommand(const std::vector<std::string>& args) {
     } else if (std::optional<std::string> rt = parsed->Last("runtime");
                rt && (rt->empty() || (*rt)[0] == '-')) {
       parsed = absl::InvalidArgumentError(absl::StrCat("--runtime \"", *rt, "\" is not a runtime"));
+    }
+  }
+  absl::Duration start_timeout = absl::Seconds(20);
+  if (parsed.ok()) {
+    if (std::optional<std::string> t = parsed->Last("start-timeout")) {
+      double seconds = 0;
+      if (!absl::SimpleAtod(*t, &seconds) || !(seconds > 0) || seconds > 3600) {
+        parsed = absl::InvalidArgumentError(
+            absl::StrCat("--start-timeout ", *t, ": expected seconds (0 < s <= 3600)"));
+      } else {
+        start_timeout = absl::Milliseconds(static_cast<int64_t>(seconds * 1000));
+      }
     }
   }
   if (!parsed.ok()) {
@@ -721,6 +754,7 @@ int RunValidateCommand(const std::vector<std::string>& args) {
   options.runtime = parsed->Last("runtime").value_or("");
   options.docker = parsed->Last("docker").value_or("docker");
   options.keep = parsed->Has("keep");
+  options.start_timeout = start_timeout;
   InstallInterruptHandlers();
   Validator validator(std::move(options));
   return validator.Run();
