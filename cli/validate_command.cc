@@ -626,10 +626,22 @@ void Validator::CheckStop() {
   }
   const std::string took = absl::StrFormat("%.1f s", absl::ToDoubleSeconds(r->elapsed));
   if (r->elapsed >= kStopLimit) {
-    Fail({absl::StrCat("docker stop took ", took, " (limit 2 s)"),
-          "PID 1 must end the container on SIGTERM: keep ENTRYPOINT "
-          "[\"/usr/local/bin/sagewai-entrypoint\"] (a shell-form ENTRYPOINT or CMD swallows "
-          "SIGTERM); re-inherit from ghcr.io/sagewai/sandbox-base"});
+    // 137: docker's grace ran out and it sent SIGKILL, so PID 1 ignored
+    // SIGTERM. Anything else: it reacted, but too slowly.
+    absl::StatusOr<Docker::State> state = docker_.InspectState(container_);
+    if (state.ok() && state->exit_code == 128 + SIGKILL) {
+      Fail({absl::StrCat("docker stop took ", took, " (limit 2 s): PID 1 ignored SIGTERM"),
+            "PID 1 must end the container on SIGTERM: keep ENTRYPOINT "
+            "[\"/usr/local/bin/sagewai-entrypoint\"] (a shell-form ENTRYPOINT or CMD swallows "
+            "SIGTERM); re-inherit from ghcr.io/sagewai/sandbox-base"});
+    } else {
+      Fail({absl::StrCat("docker stop took ", took,
+                         " (limit 2 s): the container exited on SIGTERM, but slowly (exit ",
+                         state.ok() ? absl::StrCat(state->exit_code) : "unknown",
+                         ", a client still connected to the runner)"),
+            "on SIGTERM sagewai-tool-runner must end its calls and exit at once, even with "
+            "clients connected; use the sagewai-tool-runner of ghcr.io/sagewai/sandbox-base"});
+    }
     return;
   }
   Pass(absl::StrCat("docker stop → ", took));
