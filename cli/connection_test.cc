@@ -40,7 +40,7 @@ class TempDir {
   std::string path_;
 };
 
-TEST(ParseAddressTest, UnixForms) {
+TEST(CliParseAddressTest, UnixForms) {
   auto a = ParseAddress("unix:///run/sagewai/tool-runner.sock");
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->kind, Address::Kind::kUnix);
@@ -67,7 +67,7 @@ TEST(ParseAddressTest, UnixForms) {
   EXPECT_EQ(dot->kind, Address::Kind::kUnix);
 }
 
-TEST(ParseAddressTest, TcpForms) {
+TEST(CliParseAddressTest, TcpForms) {
   auto a = ParseAddress("tcp://127.0.0.1:50051");
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->kind, Address::Kind::kTcp);
@@ -88,7 +88,7 @@ TEST(ParseAddressTest, TcpForms) {
   EXPECT_EQ(v6->GrpcTarget(), "ipv6:[::1]:9");
 }
 
-TEST(ParseAddressTest, Rejects) {
+TEST(CliParseAddressTest, Rejects) {
   const char* bad[] = {"",
                        "unix://",
                        "unix:",
@@ -115,7 +115,7 @@ TEST(ParseAddressTest, Rejects) {
   EXPECT_THAT(ParseAddress(long_path).status().ToString(), HasSubstr("at most 107"));
 }
 
-TEST(ResolveAddressTest, FlagThenEnvThenDefault) {
+TEST(CliResolveAddressTest, FlagThenEnvThenDefault) {
   EXPECT_EQ(ResolveAddress(std::string("a:1"), "b:2")->text, "tcp://a:1");
   EXPECT_EQ(ResolveAddress(std::nullopt, "b:2")->text, "tcp://b:2");
   EXPECT_EQ(ResolveAddress(std::nullopt, "")->text, kDefaultAddress);
@@ -124,7 +124,7 @@ TEST(ResolveAddressTest, FlagThenEnvThenDefault) {
   EXPECT_THAT(std::string(bad_env.status().message()), StartsWith("$SAGEWAI_RUNNER_ADDR"));
 }
 
-TEST(LoadTokenTest, FileWinsOverEnvironment) {
+TEST(CliLoadTokenTest, FileWinsOverEnvironment) {
   TempDir dir;
   std::string f = dir.File("token", "from-file\n", 0600);
   auto t = LoadToken(f, "from-env");
@@ -134,7 +134,7 @@ TEST(LoadTokenTest, FileWinsOverEnvironment) {
   EXPECT_THAT(t->warnings, IsEmpty());
 }
 
-TEST(LoadTokenTest, EnvironmentAndNone) {
+TEST(CliLoadTokenTest, EnvironmentAndNone) {
   auto t = LoadToken(std::nullopt, "  abc123  ");
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->value, "abc123");
@@ -147,7 +147,7 @@ TEST(LoadTokenTest, EnvironmentAndNone) {
   EXPECT_EQ(empty_env->value, "");
 }
 
-TEST(LoadTokenTest, WarnsAboutWorldReadableFile) {
+TEST(CliLoadTokenTest, WarnsAboutWorldReadableFile) {
   TempDir dir;
   std::string f = dir.File("token", "tok", 0644);
   auto t = LoadToken(f, nullptr);
@@ -160,7 +160,7 @@ TEST(LoadTokenTest, WarnsAboutWorldReadableFile) {
   EXPECT_THAT(LoadToken(g, nullptr)->warnings, IsEmpty());
 }
 
-TEST(LoadTokenTest, Errors) {
+TEST(CliLoadTokenTest, Errors) {
   TempDir dir;
   auto missing = LoadToken(dir.path() + "/nope", nullptr);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
@@ -183,7 +183,7 @@ TEST(LoadTokenTest, Errors) {
   EXPECT_THAT(huge.status().ToString(), HasSubstr("64 KiB"));
 }
 
-TEST(ProbeUnixSocketTest, ExplainsWhatIsWrong) {
+TEST(CliProbeUnixSocketTest, ExplainsWhatIsWrong) {
   TempDir dir;
   EXPECT_THAT(ProbeUnixSocket(dir.path() + "/none.sock"), HasSubstr("does not exist"));
   EXPECT_THAT(ProbeUnixSocket(dir.File("plain", "x", 0600)), HasSubstr("not a socket"));
@@ -201,7 +201,7 @@ TEST(ProbeUnixSocketTest, ExplainsWhatIsWrong) {
   close(fd);
 }
 
-TEST(ExitCodeTest, RpcCodes) {
+TEST(CliExitCodeTest, RpcCodes) {
   EXPECT_EQ(ExitCodeForRpcCode(grpc::OK), 0);
   EXPECT_EQ(ExitCodeForRpcCode(grpc::UNAVAILABLE), kExitUnavailable);
   EXPECT_EQ(ExitCodeForRpcCode(grpc::UNAUTHENTICATED), kExitNoPerm);
@@ -218,7 +218,7 @@ TEST(ExitCodeTest, RpcCodes) {
   EXPECT_EQ(kExitNoPerm, 77);
 }
 
-TEST(DescribeRpcErrorTest, OneActionableLinePerCase) {
+TEST(CliDescribeRpcErrorTest, OneActionableLinePerCase) {
   Address unix_addr = *ParseAddress("unix:///run/x.sock");
   RpcErrorContext c;
   c.address = &unix_addr;
@@ -281,7 +281,7 @@ class FakeRunner final : public sagewai::sandbox::v1::Runner::Service {
   }
 };
 
-class ConnectionTest : public ::testing::Test {
+class CliConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     socket_ = dir_.path() + "/runner.sock";
@@ -303,7 +303,7 @@ class ConnectionTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> server_;
 };
 
-TEST_F(ConnectionTest, SendsTheBearerToken) {
+TEST_F(CliConnectionTest, SendsTheBearerToken) {
   Connection good = Make("good");
   EXPECT_TRUE(good.WaitForConnection(absl::Seconds(5)));
   EXPECT_EQ(good.FetchServerVersion(absl::Seconds(5)), "0.0.9");
@@ -313,7 +313,7 @@ TEST_F(ConnectionTest, SendsTheBearerToken) {
   EXPECT_EQ(none.FetchServerVersion(absl::Seconds(5)), "");
 }
 
-TEST_F(ConnectionTest, DescribeAsksTheVersionOfATooOldRunner) {
+TEST_F(CliConnectionTest, DescribeAsksTheVersionOfATooOldRunner) {
   Connection good = Make("good");
   auto stub = sagewai::sandbox::v1::Bash::NewStub(good.channel());
   auto context = good.NewContext(absl::Seconds(5));
@@ -328,7 +328,7 @@ TEST_F(ConnectionTest, DescribeAsksTheVersionOfATooOldRunner) {
                 "sagewai-tool-runner is recent enough");
 }
 
-TEST_F(ConnectionTest, DescribeProbesAMissingSocket) {
+TEST_F(CliConnectionTest, DescribeProbesAMissingSocket) {
   Connection gone(*ParseAddress("unix://" + dir_.path() + "/gone.sock"), Token{});
   auto stub = sagewai::sandbox::v1::Runner::NewStub(gone.channel());
   auto context = gone.NewContext(absl::Seconds(5));

@@ -20,7 +20,7 @@ std::vector<std::string> Pairs(const std::vector<std::string>& args) {
   return out;
 }
 
-TEST(BuildRunArgsTest, ProductionHardening) {
+TEST(CliBuildRunArgsTest, ProductionHardening) {
   ContainerSpec spec;
   spec.image = "ghcr.io/x/sandbox:1.0";
   spec.name = "sagewai-validate-ab";
@@ -57,7 +57,7 @@ TEST(BuildRunArgsTest, ProductionHardening) {
   EXPECT_THAT(Pairs(BuildRunArgs(spec)), ::testing::Contains("--runtime runsc"));
 }
 
-TEST(ImageIdentityTest, ParseAndDescribe) {
+TEST(CliImageIdentityTest, ParseAndDescribe) {
   ImageIdentity local = ParseImageInspect("sha256:aaa\n");
   EXPECT_EQ(local.id, "sha256:aaa");
   EXPECT_EQ(DescribeImageIdentity(local, "sandbox-base:dev"), "image id sha256:aaa");
@@ -75,21 +75,21 @@ TEST(ImageIdentityTest, ParseAndDescribe) {
   EXPECT_EQ(DescribeImageIdentity(registry_port, "localhost:5000/y"), "digest sha256:eee");
 }
 
-TEST(DockerErrorLineTest, SkipsHelpHints) {
+TEST(CliDockerErrorLineTest, SkipsHelpHints) {
   EXPECT_EQ(DockerErrorLine("docker: Error response from daemon: Unknown runtime specified runsc\n"
                             "\nRun 'docker run --help' for more information\n"),
             "docker: Error response from daemon: Unknown runtime specified runsc");
   EXPECT_EQ(DockerErrorLine("x\nSee 'docker run --help'.\n"), "x");
 }
 
-TEST(LastLineTest, SkipsBlankLines) {
+TEST(CliLastLineTest, SkipsBlankLines) {
   EXPECT_EQ(LastLine("a\nb\n\n  \n"), "b");
   EXPECT_EQ(LastLine(""), "");
 }
 
 // A fake docker (a shell script) proves the arguments reach it as argv and
 // the secrets as environment only.
-TEST(DockerTest, PassesArgvAndEnvironment) {
+TEST(CliDockerTest, PassesArgvAndEnvironment) {
   char dir_template[] = "/tmp/sagewai-docker-test-XXXXXX";
   std::string dir = mkdtemp(dir_template);
   std::string fake = dir + "/docker";
@@ -108,7 +108,7 @@ TEST(DockerTest, PassesArgvAndEnvironment) {
   std::system(("rm -rf " + dir).c_str());
 }
 
-TEST(DockerTest, ServerVersionReportsAnUnreachableDaemon) {
+TEST(CliDockerTest, ServerVersionReportsAnUnreachableDaemon) {
   char dir_template[] = "/tmp/sagewai-docker-test-XXXXXX";
   std::string dir = mkdtemp(dir_template);
   std::string fake = dir + "/docker";

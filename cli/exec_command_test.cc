@@ -19,7 +19,7 @@ std::optional<std::string> Lookup(const std::string& name) {
   return std::nullopt;
 }
 
-TEST(ParseExecArgsTest, AllOptions) {
+TEST(CliParseExecArgsTest, AllOptions) {
   auto o = ParseExecArgs(
       {"--addr", "unix:///s", "--token-file", "/t", "--env", "A=1", "-e", "B=x=y", "--env", "LOCAL",
        "--cwd", "/w", "--timeout", "1.5", "--no-stdin", "--", "echo", "hi"},
@@ -35,20 +35,20 @@ TEST(ParseExecArgsTest, AllOptions) {
   EXPECT_THAT(o->words, ElementsAre("echo", "hi"));
 }
 
-TEST(ParseExecArgsTest, CommandWithoutDoubleDashKeepsItsFlags) {
+TEST(CliParseExecArgsTest, CommandWithoutDoubleDashKeepsItsFlags) {
   auto o = ParseExecArgs({"ls", "-la", "--timeout", "3"}, Lookup);
   ASSERT_TRUE(o.ok());
   EXPECT_THAT(o->words, ElementsAre("ls", "-la", "--timeout", "3"));
   EXPECT_FALSE(o->timeout.has_value());
 }
 
-TEST(ParseExecArgsTest, ZeroTimeoutMeansTheRunnersDefault) {
+TEST(CliParseExecArgsTest, ZeroTimeoutMeansTheRunnersDefault) {
   auto o = ParseExecArgs({"--timeout", "0", "--", "true"}, Lookup);
   ASSERT_TRUE(o.ok());
   EXPECT_FALSE(o->timeout.has_value());
 }
 
-TEST(ParseExecArgsTest, Errors) {
+TEST(CliParseExecArgsTest, Errors) {
   EXPECT_THAT(ParseExecArgs({}, Lookup).status().ToString(), HasSubstr("no command given"));
   EXPECT_THAT(ParseExecArgs({"--"}, Lookup).status().ToString(), HasSubstr("no command given"));
   EXPECT_THAT(ParseExecArgs({"--env", "1A=b", "--", "x"}, Lookup).status().ToString(),
@@ -66,13 +66,13 @@ TEST(ParseExecArgsTest, Errors) {
               HasSubstr("unknown option --bogus"));
 }
 
-TEST(ParseExecArgsTest, HelpNeedsNoCommand) {
+TEST(CliParseExecArgsTest, HelpNeedsNoCommand) {
   auto o = ParseExecArgs({"--help"}, Lookup);
   ASSERT_TRUE(o.ok());
   EXPECT_TRUE(o->help);
 }
 
-TEST(ExitCodeForResultTest, Mapping) {
+TEST(CliExitCodeForResultTest, Mapping) {
   sagewai::sandbox::v1::BashResult r;
   r.set_exit_code(0);
   EXPECT_EQ(ExitCodeForResult(r), 0);

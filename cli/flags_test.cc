@@ -12,7 +12,7 @@ using ::testing::HasSubstr;
 const std::vector<FlagSpec> kSpecs = {
     {"addr", true}, {"env", true, 'e'}, {"keep", false}, {"help", false, 'h'}};
 
-TEST(FlagsTest, LongShortAndInlineValues) {
+TEST(CliFlagsTest, LongShortAndInlineValues) {
   auto p = ParseArgs({"--addr", "unix:///a", "-e", "A=1", "--env=B=2", "--keep"}, kSpecs,
                      PositionalMode::kInterleaved);
   ASSERT_TRUE(p.ok()) << p.status();
@@ -22,34 +22,34 @@ TEST(FlagsTest, LongShortAndInlineValues) {
   EXPECT_FALSE(p->Has("help"));
 }
 
-TEST(FlagsTest, LastValueWins) {
+TEST(CliFlagsTest, LastValueWins) {
   auto p = ParseArgs({"--addr", "a:1", "--addr", "b:2"}, kSpecs, PositionalMode::kInterleaved);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->Last("addr"), "b:2");
 }
 
-TEST(FlagsTest, InterleavedPositionals) {
+TEST(CliFlagsTest, InterleavedPositionals) {
   auto p = ParseArgs({"image:1", "--keep", "x"}, kSpecs, PositionalMode::kInterleaved);
   ASSERT_TRUE(p.ok());
   EXPECT_THAT(p->positionals, ElementsAre("image:1", "x"));
   EXPECT_TRUE(p->Has("keep"));
 }
 
-TEST(FlagsTest, StopAtFirstPositionalKeepsCommandFlags) {
+TEST(CliFlagsTest, StopAtFirstPositionalKeepsCommandFlags) {
   auto p = ParseArgs({"--keep", "ls", "-la", "--addr", "x"}, kSpecs, PositionalMode::kStopAtFirst);
   ASSERT_TRUE(p.ok());
   EXPECT_THAT(p->positionals, ElementsAre("ls", "-la", "--addr", "x"));
   EXPECT_FALSE(p->Has("addr"));
 }
 
-TEST(FlagsTest, DoubleDashEndsOptions) {
+TEST(CliFlagsTest, DoubleDashEndsOptions) {
   auto p = ParseArgs({"--keep", "--", "--addr", "-h"}, kSpecs, PositionalMode::kInterleaved);
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p->saw_double_dash);
   EXPECT_THAT(p->positionals, ElementsAre("--addr", "-h"));
 }
 
-TEST(FlagsTest, Errors) {
+TEST(CliFlagsTest, Errors) {
   auto unknown = ParseArgs({"--nope"}, kSpecs, PositionalMode::kInterleaved);
   EXPECT_THAT(unknown.status().ToString(), HasSubstr("unknown option --nope"));
   auto missing = ParseArgs({"--addr"}, kSpecs, PositionalMode::kInterleaved);
@@ -60,7 +60,7 @@ TEST(FlagsTest, Errors) {
   EXPECT_FALSE(short_unknown.ok());
 }
 
-TEST(FlagsTest, LoneDashIsPositional) {
+TEST(CliFlagsTest, LoneDashIsPositional) {
   auto p = ParseArgs({"-"}, kSpecs, PositionalMode::kInterleaved);
   ASSERT_TRUE(p.ok());
   EXPECT_THAT(p->positionals, ElementsAre("-"));

@@ -31,7 +31,7 @@ sagewai::sandbox::v1::GetInfoResponse Sample() {
   return info;
 }
 
-TEST(FormatMillisTest, Units) {
+TEST(CliFormatMillisTest, Units) {
   EXPECT_EQ(FormatMillis(0), "0 ms");
   EXPECT_EQ(FormatMillis(250), "250 ms");
   EXPECT_EQ(FormatMillis(2000), "2 s");
@@ -44,7 +44,7 @@ TEST(FormatMillisTest, Units) {
   EXPECT_EQ(FormatMillis(86400000), "1 d");
 }
 
-TEST(FormatInfoTest, Text) {
+TEST(CliFormatInfoTest, Text) {
   std::string text = FormatInfoText(Sample(), "unix:///s");
   EXPECT_THAT(text, HasSubstr("address:                 unix:///s\n"));
   EXPECT_THAT(text, HasSubstr("version:                 0.1.0\n"));
@@ -56,7 +56,7 @@ TEST(FormatInfoTest, Text) {
   EXPECT_THAT(text, HasSubstr("  max output:            1048576 bytes per stream\n"));
 }
 
-TEST(FormatInfoTest, JsonIsValidAndComplete) {
+TEST(CliFormatInfoTest, JsonIsValidAndComplete) {
   std::string json = FormatInfoJson(Sample(), "unix:///s");
   ASSERT_EQ(json.back(), '\n');
   google::protobuf::Struct parsed;

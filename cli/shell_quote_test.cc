@@ -7,13 +7,13 @@
 namespace sagewai::cli {
 namespace {
 
-TEST(ShellQuoteTest, SafeWordsStayBare) {
+TEST(CliShellQuoteTest, SafeWordsStayBare) {
   EXPECT_EQ(ShellQuote("ls"), "ls");
   EXPECT_EQ(ShellQuote("/usr/bin/env"), "/usr/bin/env");
   EXPECT_EQ(ShellQuote("a=b,c:d@e%f+g.h-i_j"), "a=b,c:d@e%f+g.h-i_j");
 }
 
-TEST(ShellQuoteTest, SpecialWordsAreSingleQuoted) {
+TEST(CliShellQuoteTest, SpecialWordsAreSingleQuoted) {
   EXPECT_EQ(ShellQuote(""), "''");
   EXPECT_EQ(ShellQuote("a b"), "'a b'");
   EXPECT_EQ(ShellQuote("$HOME"), "'$HOME'");
@@ -23,25 +23,25 @@ TEST(ShellQuoteTest, SpecialWordsAreSingleQuoted) {
   EXPECT_EQ(ShellQuote("a\nb"), "'a\nb'");
 }
 
-TEST(JoinCommandTest, OneWordIsVerbatim) {
+TEST(CliJoinCommandTest, OneWordIsVerbatim) {
   EXPECT_EQ(JoinCommand({"echo hi | wc -c"}), "echo hi | wc -c");
   EXPECT_EQ(JoinCommand({"A=1 env"}), "A=1 env");
 }
 
-TEST(JoinCommandTest, SeveralWordsAreQuotedEach) {
+TEST(CliJoinCommandTest, SeveralWordsAreQuotedEach) {
   EXPECT_EQ(JoinCommand({"printf", "%s\n", "a b"}), "printf '%s\n' 'a b'");
   EXPECT_EQ(JoinCommand({"echo", "", "x"}), "echo '' x");
   EXPECT_EQ(JoinCommand({}), "");
 }
 
-TEST(JoinCommandTest, FirstWordIsAlwaysTheProgram) {
+TEST(CliJoinCommandTest, FirstWordIsAlwaysTheProgram) {
   EXPECT_EQ(JoinCommand({"A=1", "env"}), "'A=1' env");
   EXPECT_EQ(JoinCommand({"time", "ls"}), "'time' ls");
   EXPECT_EQ(JoinCommand({"env", "A=1"}), "env A=1");
 }
 
 // What really matters: a shell reads the joined command back as the argv.
-TEST(JoinCommandTest, RoundTripsThroughARealShell) {
+TEST(CliJoinCommandTest, RoundTripsThroughARealShell) {
   const std::vector<std::string> words = {"printf",    "[%s]\n",      "a b",  "it's", "$HOME",
                                           "\"q\"",     "back\\slash", "",     "*",    "tab\there",
                                           "new\nline", "{a,b}",       "!x",   ";",    "|",

@@ -12,7 +12,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(RunProcessTest, CollectsOutputsAndExitCode) {
+TEST(CliRunProcessTest, CollectsOutputsAndExitCode) {
   auto r = RunProcess({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->out, "out\n");
@@ -21,13 +21,13 @@ TEST(RunProcessTest, CollectsOutputsAndExitCode) {
   EXPECT_FALSE(r->timed_out);
 }
 
-TEST(RunProcessTest, SearchesPath) {
+TEST(CliRunProcessTest, SearchesPath) {
   auto r = RunProcess({"sh", "-c", "exit 0"});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->exit_code, 0);
 }
 
-TEST(RunProcessTest, FeedsStdin) {
+TEST(CliRunProcessTest, FeedsStdin) {
   RunOptions options;
   options.stdin_data = std::string(1 << 20, 'x') + "end";
   auto r = RunProcess({"/bin/sh", "-c", "wc -c"}, options);
@@ -35,7 +35,7 @@ TEST(RunProcessTest, FeedsStdin) {
   EXPECT_EQ(r->out, std::to_string((1 << 20) + 3) + "\n");
 }
 
-TEST(RunProcessTest, StdinToAChildThatDoesNotReadIsNoCrash) {
+TEST(CliRunProcessTest, StdinToAChildThatDoesNotReadIsNoCrash) {
   RunOptions options;
   options.stdin_data = std::string(4 << 20, 'x');
   auto r = RunProcess({"/bin/sh", "-c", "exit 4"}, options);
@@ -43,13 +43,13 @@ TEST(RunProcessTest, StdinToAChildThatDoesNotReadIsNoCrash) {
   EXPECT_EQ(r->exit_code, 4);
 }
 
-TEST(RunProcessTest, SignalDeathIs128PlusSignal) {
+TEST(CliRunProcessTest, SignalDeathIs128PlusSignal) {
   auto r = RunProcess({"/bin/sh", "-c", "kill -TERM $$"});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->exit_code, 128 + SIGTERM);
 }
 
-TEST(RunProcessTest, TimeoutKillsTheGroup) {
+TEST(CliRunProcessTest, TimeoutKillsTheGroup) {
   RunOptions options;
   options.timeout = absl::Milliseconds(200);
   const absl::Time start = absl::Now();
@@ -60,7 +60,7 @@ TEST(RunProcessTest, TimeoutKillsTheGroup) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
-TEST(RunProcessTest, ABackgroundChildHoldingThePipeDoesNotBlock) {
+TEST(CliRunProcessTest, ABackgroundChildHoldingThePipeDoesNotBlock) {
   const absl::Time start = absl::Now();
   auto r = RunProcess({"/bin/sh", "-c", "sleep 5 & echo done"});
   ASSERT_TRUE(r.ok());
@@ -68,7 +68,7 @@ TEST(RunProcessTest, ABackgroundChildHoldingThePipeDoesNotBlock) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(4));
 }
 
-TEST(RunProcessTest, Cancel) {
+TEST(CliRunProcessTest, Cancel) {
   std::atomic<bool> cancel{false};
   RunOptions options;
   options.cancel = &cancel;
@@ -81,7 +81,7 @@ TEST(RunProcessTest, Cancel) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
 }
 
-TEST(RunProcessTest, EnvironmentOverrides) {
+TEST(CliRunProcessTest, EnvironmentOverrides) {
   setenv("SAGEWAI_TEST_KEEP", "kept", 1);
   setenv("SAGEWAI_TEST_DROP", "dropped", 1);
   RunOptions options;
@@ -95,7 +95,7 @@ TEST(RunProcessTest, EnvironmentOverrides) {
   EXPECT_EQ(r->out, "new replaced xx\n");
 }
 
-TEST(RunProcessTest, Cwd) {
+TEST(CliRunProcessTest, Cwd) {
   RunOptions options;
   options.spawn.cwd = "/proc";
   auto r = RunProcess({"/bin/sh", "-c", "pwd"}, options);
@@ -106,7 +106,7 @@ TEST(RunProcessTest, Cwd) {
   EXPECT_THAT(bad.status().ToString(), HasSubstr("chdir /nonexistent-dir"));
 }
 
-TEST(RunProcessTest, MissingProgram) {
+TEST(CliRunProcessTest, MissingProgram) {
   auto r = RunProcess({"sagewai-no-such-program"});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(r.status().ToString(), HasSubstr("not found in PATH"));
@@ -114,7 +114,7 @@ TEST(RunProcessTest, MissingProgram) {
   EXPECT_FALSE(abs.ok());
 }
 
-TEST(RunProcessTest, OutputIsCapped) {
+TEST(CliRunProcessTest, OutputIsCapped) {
   RunOptions options;
   options.max_output = 10;
   auto r = RunProcess({"/bin/sh", "-c", "head -c 100000 /dev/zero"}, options);
@@ -123,7 +123,7 @@ TEST(RunProcessTest, OutputIsCapped) {
   EXPECT_EQ(r->exit_code, 0);
 }
 
-TEST(RunProcessTest, ChildGetsDefaultSignalDispositions) {
+TEST(CliRunProcessTest, ChildGetsDefaultSignalDispositions) {
   signal(SIGUSR1, SIG_IGN);
   auto r = RunProcess({"/bin/sh", "-c", "kill -USR1 $$; echo survived"});
   signal(SIGUSR1, SIG_DFL);
@@ -132,7 +132,7 @@ TEST(RunProcessTest, ChildGetsDefaultSignalDispositions) {
   EXPECT_EQ(r->out, "");
 }
 
-TEST(ChildProcessTest, DestructorKillsAndReaps) {
+TEST(CliChildProcessTest, DestructorKillsAndReaps) {
   pid_t pid;
   {
     auto child = ChildProcess::Spawn({"/bin/sleep", "30"}, {});
@@ -143,7 +143,7 @@ TEST(ChildProcessTest, DestructorKillsAndReaps) {
   EXPECT_NE(kill(pid, 0), 0);  // gone and reaped
 }
 
-TEST(ChildProcessTest, WaitForAndKill) {
+TEST(CliChildProcessTest, WaitForAndKill) {
   auto child = ChildProcess::Spawn({"/bin/sleep", "30"}, {});
   ASSERT_TRUE(child.ok());
   EXPECT_FALSE(child->WaitFor(absl::Milliseconds(50)).has_value());

@@ -14,13 +14,13 @@ using ::testing::IsEmpty;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
-TEST(ParseVersionOutputTest, Forms) {
+TEST(CliParseVersionOutputTest, Forms) {
   EXPECT_EQ(ParseVersionOutput("0.1.0\n"), "0.1.0");
   EXPECT_EQ(ParseVersionOutput("\nsagewai-tool-runner 0.1.3\nbuilt ...\n"), "0.1.3");
   EXPECT_EQ(ParseVersionOutput("  \n"), std::nullopt);
 }
 
-TEST(CheckRunnerVersionTest, SpecAndMessages) {
+TEST(CliCheckRunnerVersionTest, SpecAndMessages) {
   EXPECT_EQ(CheckRunnerVersion("0.1.0"), std::nullopt);
   EXPECT_EQ(CheckRunnerVersion("0.1.7"), std::nullopt);
   auto newer = CheckRunnerVersion("0.2.0");
@@ -36,7 +36,7 @@ TEST(CheckRunnerVersionTest, SpecAndMessages) {
   EXPECT_THAT(junk->what, HasSubstr("not a PEP 440 version"));
 }
 
-TEST(IsNotFoundInPathTest, DockerExecMessages) {
+TEST(CliIsNotFoundInPathTest, DockerExecMessages) {
   EXPECT_TRUE(IsNotFoundInPath(
       127,
       "OCI runtime exec failed: exec failed: unable to start container process: exec: "
@@ -45,7 +45,7 @@ TEST(IsNotFoundInPathTest, DockerExecMessages) {
   EXPECT_FALSE(IsNotFoundInPath(1, "some other failure"));
 }
 
-TEST(EnvScrubTest, SectionsAndLeaks) {
+TEST(CliEnvScrubTest, SectionsAndLeaks) {
   const std::string output =
       "@@env\ndeclare -x PATH=\"/usr/bin\"\ndeclare -x LEAK=\"tok123\"\n\n@@proc1\n"
       "cat: /proc/1/environ: Permission denied\n\n@@procs\nA=1\0SID=sid9\0\n";
@@ -65,7 +65,7 @@ TEST(EnvScrubTest, SectionsAndLeaks) {
 }
 
 // The probe script itself, run here: it must find a variable in each place.
-TEST(EnvScrubTest, ProbeScriptFindsVariables) {
+TEST(CliEnvScrubTest, ProbeScriptFindsVariables) {
   RunOptions options;
   options.spawn.set_env = {"SAGEWAI_PROBE_TEST=needle-4711"};
   auto r = RunProcess({"/bin/bash", "-c", EnvProbeScript()}, options);
@@ -77,7 +77,7 @@ TEST(EnvScrubTest, ProbeScriptFindsVariables) {
   EXPECT_THAT(leaks["X"], ::testing::Contains("procs"));
 }
 
-TEST(ProcStatusTest, ParseAndCheck) {
+TEST(CliProcStatusTest, ParseAndCheck) {
   const std::string status =
       "Name:\tcat\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n"
       "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
@@ -98,7 +98,7 @@ TEST(ProcStatusTest, ParseAndCheck) {
   EXPECT_TRUE(CheckUnprivileged(ParseProcStatus("")).has_value());
 }
 
-TEST(Pid1Test, Entrypoint) {
+TEST(CliPid1Test, Entrypoint) {
   EXPECT_EQ(
       CheckPid1(std::string("/usr/local/bin/sagewai-entrypoint\0sagewai-tool-runner\0serve\0", 62)),
       std::nullopt);
@@ -110,7 +110,7 @@ TEST(Pid1Test, Entrypoint) {
   EXPECT_EQ(FirstCmdlineArg(std::string("a\0b", 3)), "a");
 }
 
-TEST(StdioResponseTest, Parse) {
+TEST(CliStdioResponseTest, Parse) {
   auto ok = ParseStdioResponse(
       R"({"jsonrpc":"2.0","id":1,"result":{"call_id":"v1","ok":true,"exit_code":0,"stdout":"ok\n","stderr":"","duration_ms":3,"error":null}})");
   EXPECT_TRUE(ok.parsed);
@@ -136,14 +136,14 @@ TEST(StdioResponseTest, Parse) {
   EXPECT_THAT(junk.error, HasSubstr("not a JSON object"));
 }
 
-TEST(RandomHexTest, LengthAndAlphabet) {
+TEST(CliRandomHexTest, LengthAndAlphabet) {
   std::string a = RandomHex(32), b = RandomHex(32);
   EXPECT_EQ(a.size(), 64u);
   EXPECT_NE(a, b);
   EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
 }
 
-TEST(FormatRoundTripTest, Precision) {
+TEST(CliFormatRoundTripTest, Precision) {
   EXPECT_EQ(FormatRoundTrip(0.43), "0.4 ms");
   EXPECT_EQ(FormatRoundTrip(9.94), "9.9 ms");
   EXPECT_EQ(FormatRoundTrip(42.4), "42 ms");

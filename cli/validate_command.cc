@@ -399,6 +399,16 @@ grpc::Status Validator::RunTool(const std::string& command, pb::BashResult* resu
 }
 
 void Validator::CheckEcho() {
+  if (!serving_ && !options_.runtime.empty()) {
+    Fail({absl::StrCat("bash echo round-trip: the runner is not serving (", not_serving_reason_,
+                       ")"),
+          absl::StrCat("under --runtime ", options_.runtime,
+                       " the host must be able to connect to a unix socket made in the "
+                       "container: for gVisor, add \"--host-uds=all\" to runsc's runtimeArgs in "
+                       "/etc/docker/daemon.json; or check without --runtime first")},
+         ContainerLogs());
+    return;
+  }
   if (!serving_) {
     Fail({absl::StrCat("bash echo round-trip: the runner is not serving (", not_serving_reason_,
                        ")"),

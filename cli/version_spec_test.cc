@@ -17,7 +17,7 @@ bool In(const char* spec, const char* version) {
   return s.ok() && s->Contains(V(version));
 }
 
-TEST(Pep440Test, ParsesAndNormalizes) {
+TEST(CliPep440Test, ParsesAndNormalizes) {
   EXPECT_EQ(V("0.1.0").ToString(), "0.1.0");
   EXPECT_EQ(V("v1.0").ToString(), "1.0");
   EXPECT_EQ(V(" 1.0-RC.1 ").ToString(), "1.0rc1");
@@ -33,14 +33,14 @@ TEST(Pep440Test, ParsesAndNormalizes) {
   EXPECT_FALSE(V("0.1.0.post1").IsPrerelease());
 }
 
-TEST(Pep440Test, RejectsNonVersions) {
+TEST(CliPep440Test, RejectsNonVersions) {
   for (const char* bad : {"", "abc", "1.", ".1", "1..0", "1.0+", "1.0 beta", "1.0x1", "0.1.0-"}) {
     EXPECT_FALSE(ParsePep440Version(bad).ok()) << bad;
   }
   EXPECT_FALSE(ParsePep440Version("99999999999999999999").ok());
 }
 
-TEST(Pep440Test, Ordering) {
+TEST(CliPep440Test, Ordering) {
   const char* ascending[] = {"1.0.dev0", "1.0a1.dev1", "1.0a1",     "1.0b1", "1.0rc1",
                              "1.0",      "1.0+local",  "1.0.post1", "1.0.1", "1.1.dev1",
                              "1.1",      "2.0",        "1!0.1"};
@@ -53,7 +53,7 @@ TEST(Pep440Test, Ordering) {
   EXPECT_EQ(ComparePep440(V("1"), V("1.0.0.0")), 0);
 }
 
-TEST(VersionSpecTest, ToolRunnerSpec) {
+TEST(CliVersionSpecTest, ToolRunnerSpec) {
   EXPECT_TRUE(In(kToolRunnerVersionSpec, "0.1.0"));
   EXPECT_TRUE(In(kToolRunnerVersionSpec, "0.1.7"));
   EXPECT_TRUE(In(kToolRunnerVersionSpec, "0.1"));
@@ -71,7 +71,7 @@ TEST(VersionSpecTest, ToolRunnerSpec) {
   EXPECT_FALSE(In(kToolRunnerVersionSpec, "0.2.0rc1"));
 }
 
-TEST(VersionSpecTest, Operators) {
+TEST(CliVersionSpecTest, Operators) {
   EXPECT_TRUE(In("==1.0", "1.0.0"));
   EXPECT_TRUE(In("==1.0", "1.0+local"));
   EXPECT_FALSE(In("==1.0+a", "1.0+b"));
@@ -99,7 +99,7 @@ TEST(VersionSpecTest, Operators) {
   EXPECT_TRUE(In(" >= 0.1 , < 0.2 ", "0.1.4"));
 }
 
-TEST(VersionSpecTest, RejectsBadSpecs) {
+TEST(CliVersionSpecTest, RejectsBadSpecs) {
   for (const char* bad : {"", ">=0.1,", "0.1", "=>0.1", "===0.1", "~=1", ">=1.*", "==1.0rc1.*"}) {
     EXPECT_FALSE(VersionSpec::Parse(bad).ok()) << bad;
   }

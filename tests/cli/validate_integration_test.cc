@@ -46,17 +46,36 @@ std::string BaseImage() {
   return b != nullptr && *b != '\0' ? b : "debian:bookworm-slim";
 }
 
-// Validation containers and scratch directories left behind.
-std::string Leftovers() {
-  ProcessResult ps = Exec({"docker", "ps", "-aq", "--filter", "label=org.sagewai.validate=1"});
-  std::string out = ps.out;
-  for (const auto& e : std::filesystem::directory_iterator("/tmp")) {
-    if (e.path().filename().string().rfind("sagewai-validate-", 0) == 0) out += e.path().string();
+// Runs `sagewai-sandbox validate ARGS...` with its own TMPDIR; `leftovers`
+// lists what it left behind: containers of `image` and scratch directories.
+struct ValidateRun {
+  ProcessResult result;
+  std::string leftovers;
+};
+
+ValidateRun Validate(const std::vector<std::string>& args, const std::string& image) {
+  char tmpl[] = "/tmp/sagewai-cli-validate-tmp-XXXXXX";
+  const std::string tmpdir = mkdtemp(tmpl);
+  std::vector<std::string> argv = {kCli, "validate"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunOptions options;
+  options.timeout = absl::Minutes(5);
+  options.spawn.set_env = {"TMPDIR=" + tmpdir};
+  auto r = RunProcess(argv, options);
+  EXPECT_TRUE(r.ok()) << r.status();
+  ValidateRun run;
+  if (r.ok()) run.result = *r;
+  run.leftovers = Exec({"docker", "ps", "-aq", "--filter", "label=org.sagewai.validate=1",
+                        "--filter", "ancestor=" + image})
+                      .out;
+  for (const auto& e : std::filesystem::directory_iterator(tmpdir)) {
+    run.leftovers += e.path().string() + "\n";
   }
-  return out;
+  std::filesystem::remove_all(tmpdir);
+  return run;
 }
 
-class ValidateTest : public ::testing::Test {
+class CliValidateTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ProcessResult docker =
@@ -84,8 +103,10 @@ class ValidateTest : public ::testing::Test {
       std::filesystem::copy_file(kBinDir + "/" + bin, *context_ + "/" + bin);
     }
     // Like dockerfiles/base, minus the toolbox.
+    // The label makes this process's images distinct from those of tests
+    // running in parallel, so that containers are told apart by image.
     const std::string common = absl::StrCat(
-        "FROM ", BaseImage(), "\n",
+        "FROM ", BaseImage(), "\nLABEL org.sagewai.test-run=", suffix, "\n",
         "RUN groupadd --gid 1000 agent && useradd --uid 1000 --gid 1000 --create-home agent "
         "&& install -d -o 1000 -g 0 -m 0775 /workspace /run/sagewai\n",
         "WORKDIR /workspace\nENTRYPOINT [\"/usr/local/bin/sagewai-entrypoint\"]\n");
@@ -124,14 +145,15 @@ class ValidateTest : public ::testing::Test {
   static std::string* no_runner_;
 };
 
-std::string* ValidateTest::skip_ = nullptr;
-std::string* ValidateTest::error_ = nullptr;
-std::string* ValidateTest::context_ = nullptr;
-std::string* ValidateTest::good_ = nullptr;
-std::string* ValidateTest::no_runner_ = nullptr;
+std::string* CliValidateTest::skip_ = nullptr;
+std::string* CliValidateTest::error_ = nullptr;
+std::string* CliValidateTest::context_ = nullptr;
+std::string* CliValidateTest::good_ = nullptr;
+std::string* CliValidateTest::no_runner_ = nullptr;
 
-TEST_F(ValidateTest, AnImageBuiltLikeSandboxBasePasses) {
-  ProcessResult r = Exec({kCli, "validate", *good_});
+TEST_F(CliValidateTest, AnImageBuiltLikeSandboxBasePasses) {
+  ValidateRun run = Validate({*good_}, *good_);
+  const ProcessResult& r = run.result;
   const std::vector<std::string> expected = {
       R"(✓ image pulled \(image id sha256:[0-9a-f]{64}\))",
       R"(✓ container starts)",
@@ -152,11 +174,12 @@ TEST_F(ValidateTest, AnImageBuiltLikeSandboxBasePasses) {
         << "line " << i << ": " << lines[i] << "\nexpected: " << expected[i];
   }
   EXPECT_EQ(r.exit_code, kExitOk) << r.out << r.err;
-  EXPECT_EQ(Leftovers(), "");
+  EXPECT_EQ(run.leftovers, "");
 }
 
-TEST_F(ValidateTest, RunnerNotInPathNamesTheRemedy) {
-  ProcessResult r = Exec({kCli, "validate", *no_runner_, "--start-timeout", "2"});
+TEST_F(CliValidateTest, RunnerNotInPathNamesTheRemedy) {
+  ValidateRun run = Validate({*no_runner_, "--start-timeout", "2"}, *no_runner_);
+  const ProcessResult& r = run.result;
   EXPECT_EQ(r.exit_code, kExitCheckFailed) << r.out << r.err;
   std::vector<std::string> lines = Lines(r.out);
   EXPECT_THAT(lines, Contains("✓ container starts"));
@@ -165,17 +188,17 @@ TEST_F(ValidateTest, RunnerNotInPathNamesTheRemedy) {
   EXPECT_THAT(lines, Contains(StartsWith("✗ bash echo round-trip: the runner is not serving")));
   ASSERT_FALSE(lines.empty());
   EXPECT_THAT(lines.back(), StartsWith("FAIL — "));
-  EXPECT_EQ(Leftovers(), "");
+  EXPECT_EQ(run.leftovers, "");
 }
 
-TEST_F(ValidateTest, AnImageThatCannotBePulled) {
+TEST_F(CliValidateTest, AnImageThatCannotBePulled) {
   ProcessResult r = Exec({kCli, "validate", "registry.invalid/sagewai/absent:1"});
   EXPECT_EQ(r.exit_code, kExitCheckFailed);
   EXPECT_THAT(r.out, StartsWith("✗ image pull failed: "));
   EXPECT_THAT(r.out, HasSubstr("docker login"));
 }
 
-TEST_F(ValidateTest, KeepLeavesTheContainerRunning) {
+TEST_F(CliValidateTest, KeepLeavesTheContainerRunning) {
   ProcessResult r = Exec({kCli, "validate", *good_, "--keep"});
   EXPECT_THAT(r.out, HasSubstr("- docker stop: skipped (--keep leaves the container running)"));
   std::smatch m;
@@ -190,7 +213,7 @@ TEST_F(ValidateTest, KeepLeavesTheContainerRunning) {
 }
 
 // The real image, when scripts/build-images.sh has built it on this host.
-TEST_F(ValidateTest, SandboxBaseImagePasses) {
+TEST_F(CliValidateTest, SandboxBaseImagePasses) {
   const std::string image = "sandbox-base:" SAGEWAI_VERSION;
   if (Exec({"docker", "image", "inspect", image}).exit_code != 0) {
     GTEST_SKIP() << image << " is not built here (scripts/build-images.sh builds it)";
