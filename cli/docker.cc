@@ -181,7 +181,7 @@ absl::StatusOr<Docker::State> Docker::InspectState(const std::string& container)
   State state;
   if (fields.size() >= 3) {
     state.running = fields[0] == "true";
-    absl::SimpleAtoi(fields[1], &state.exit_code);
+    if (!absl::SimpleAtoi(fields[1], &state.exit_code)) state.exit_code = -1;
     state.status = fields[2];
   }
   if (fields.size() == 4) state.error = fields[3];

@@ -121,12 +121,16 @@ ProcStatus ParseProcStatus(const std::string& text) {
     std::vector<absl::string_view> words =
         absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     if (words.size() < 2) continue;
-    if (words[0] == "Uid:") {
-      absl::SimpleAtoi(words[1], &status.uid);
-    } else if (words[0] == "CapEff:") {
-      absl::SimpleHexAtoi(words[1], &status.cap_eff);
-    } else if (words[0] == "NoNewPrivs:") {
-      absl::SimpleAtoi(words[1], &status.no_new_privs);
+    // A field that does not parse keeps its failing default.
+    int64_t uid = 0;
+    uint64_t caps = 0;
+    int nnp = 0;
+    if (words[0] == "Uid:" && absl::SimpleAtoi(words[1], &uid)) {
+      status.uid = uid;
+    } else if (words[0] == "CapEff:" && absl::SimpleHexAtoi(words[1], &caps)) {
+      status.cap_eff = caps;
+    } else if (words[0] == "NoNewPrivs:" && absl::SimpleAtoi(words[1], &nnp)) {
+      status.no_new_privs = nnp;
     }
   }
   return status;
