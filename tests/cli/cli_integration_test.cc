@@ -1,8 +1,11 @@
 // sagewai-sandbox exec/info against a real `sagewai-tool-runner serve` on a
 // temporary unix socket with a token file.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +35,22 @@ const std::string kCli = kBinDir + "/sagewai-sandbox";
 const std::string kRunner = kBinDir + "/sagewai-tool-runner";
 constexpr char kToken[] = "integration-token-0123456789abcdef";
 
+// A TCP port nobody listens on right now (the kernel's pick for port 0).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
+    port = ntohs(sa.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
 void WriteFile(const std::string& path, const std::string& content, mode_t mode) {
   std::ofstream(path) << content;
   chmod(path.c_str(), mode);
@@ -53,7 +72,9 @@ class CliTest : public ::testing::Test {
     options.stdout_mode = Stdio::kInherit;
     options.stderr_mode = Stdio::kInherit;
     options.set_env = {"SAGEWAI_LOG_LEVEL=warn"};
+    port_ = FreePort();
     auto runner = ChildProcess::Spawn({kRunner, "serve", "--listen", "unix://" + *socket_,
+                                       "--listen", absl::StrCat("tcp://127.0.0.1:", port_),
                                        "--token-file", *dir_ + "/token", "--workdir", *workdir_},
                                       options);
     if (!runner.ok()) {
@@ -117,6 +138,7 @@ class CliTest : public ::testing::Test {
   static std::string* workdir_;
   static std::string* start_error_;
   static ChildProcess* runner_;
+  static int port_;
 };
 
 std::string* CliTest::dir_ = nullptr;
@@ -124,6 +146,7 @@ std::string* CliTest::socket_ = nullptr;
 std::string* CliTest::workdir_ = nullptr;
 std::string* CliTest::start_error_ = nullptr;
 ChildProcess* CliTest::runner_ = nullptr;
+int CliTest::port_ = 0;
 
 TEST_F(CliTest, Echo) {
   ProcessResult r = Cli({"exec", "--", "echo", "hello", "world"});
@@ -290,6 +313,18 @@ TEST_F(CliTest, Info) {
   EXPECT_EQ(f.at("pid").number_value(), runner_->pid());
   EXPECT_EQ(f.at("address").string_value(), "unix://" + *socket_);
   EXPECT_GT(f.at("limits").struct_value().fields().at("max_output_bytes").number_value(), 0);
+}
+
+TEST_F(CliTest, OverTcp) {
+  for (const std::string& addr :
+       {absl::StrCat("tcp://127.0.0.1:", port_), absl::StrCat("localhost:", port_)}) {
+    ProcessResult r = Cli({"exec", "--addr", addr, "--", "echo over tcp"});
+    EXPECT_EQ(r.out, "over tcp\n") << addr << ": " << r.err;
+    EXPECT_EQ(r.exit_code, 0);
+  }
+  ProcessResult refused = Cli({"info", "--addr", absl::StrCat("127.0.0.1:", FreePort())});
+  EXPECT_EQ(refused.exit_code, kExitUnavailable);
+  EXPECT_THAT(refused.err, HasSubstr("is the address right?"));
 }
 
 TEST_F(CliTest, VersionAndHelp) {
