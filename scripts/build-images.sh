@@ -40,6 +40,16 @@ dockerfile_of() {
   esac
 }
 
+# Build context: the repository root, except for the BYO examples, which
+# build from their own folder exactly as a user's copy would.
+context_of() {
+  case $1 in
+    byo) echo dockerfiles/byo ;;
+    byo-static) echo dockerfiles/byo/static ;;
+    *) echo . ;;
+  esac
+}
+
 tag_of() {
   case $1 in
     byo) echo "sandbox-byo-example:$VERSION" ;;
@@ -111,7 +121,7 @@ build_one() {
   log=$(mktemp "${TMPDIR:-/tmp}/sagewai-build-$v.XXXXXX.log")
   # The legacy builder's deprecation notice is noise here: BuildKit is not
   # needed and not always installed.
-  if ! docker build "${args[@]}" -f "$dockerfile" -t "$tag" . >"$log" 2>&1; then
+  if ! docker build "${args[@]}" -f "$dockerfile" -t "$tag" "$(context_of "$v")" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     sagewai_die "docker build of $tag failed (full log: $log)"
   fi

@@ -1,0 +1,165 @@
+# Shared by the Docker smoke tests: engine and image set-up, containers that
+# are removed on exit, the JSON-RPC stdio call of the existing worker, and
+# assertions. Source it first thing; it exits 77 (skip) when no engine can be
+# had, or fails when SAGEWAI_REQUIRE_DOCKER=1.
+set -euo pipefail
+
+TESTS_DOCKER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../../scripts/lib-docker.sh
+source "$TESTS_DOCKER_DIR/../../scripts/lib-docker.sh"
+SAGEWAI_LOG_PREFIX=$(basename "$0" .sh)
+
+# The container settings of the existing Sagewai worker, and of production
+# (what `sagewai-sandbox start`/`validate` use): the worker's plus exactly the
+# capabilities the entrypoint needs to drop to the agent user.
+WORKER_OPTS=(--cap-drop ALL --security-opt no-new-privileges --read-only
+  --tmpfs /tmp:rw,noexec,nosuid --network none --pids-limit 128)
+PRODUCTION_OPTS=(--cap-drop ALL --cap-add SETUID --cap-add SETGID --cap-add SETPCAP
+  --security-opt no-new-privileges --read-only --tmpfs /tmp:rw,noexec,nosuid
+  --network none --pids-limit 128)
+
+FAILURES=0
+CONTAINERS=()
+STDIO_LOG=$(mktemp "${TMPDIR:-/tmp}/sagewai-stdio.XXXXXX")
+
+cleanup_containers() {
+  ((${#CONTAINERS[@]})) && docker rm -f "${CONTAINERS[@]}" >/dev/null 2>&1
+  rm -f "$STDIO_LOG"
+  return 0
+}
+trap cleanup_containers EXIT
+
+pass() { printf 'PASS: %s\n' "$*"; }
+fail() {
+  printf 'FAIL: %s\n' "$*"
+  FAILURES=$((FAILURES + 1))
+}
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+  if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi
+}
+# Ends the test: exit 1 when any expectation failed.
+finish() {
+  if ((FAILURES > 0)); then
+    if [[ -s $STDIO_LOG ]]; then
+      echo "stderr of the stdio runner:"
+      tail -n 20 "$STDIO_LOG"
+    fi
+    printf '%s: %d check(s) failed\n' "$SAGEWAI_LOG_PREFIX" "$FAILURES"
+    exit 1
+  fi
+  printf '%s: all checks passed\n' "$SAGEWAI_LOG_PREFIX"
+}
+
+# Engine up, or skip (77) / fail as ensure-docker.sh decides.
+require_docker() {
+  local rc=0
+  "$SAGEWAI_ROOT/scripts/ensure-docker.sh" || rc=$?
+  ((rc == 0)) || exit "$rc"
+}
+
+# The image under test: sandbox-$1:<version>, built from the working tree
+# (cached layers make this quick when nothing changed). Parallel tests build
+# it once.
+require_image() {
+  local variant=${1:-base}
+  IMAGE=$(sagewai_image_tag "$variant")
+  sagewai_with_lock "image-$variant" "$SAGEWAI_ROOT/scripts/build-images.sh" "$variant" ||
+    sagewai_die "could not build $IMAGE"
+}
+
+# Prints the id of a new detached container of $IMAGE run with "$@" (docker
+# run options); it is removed when the test exits.
+start_container() {
+  local cid
+  cid=$(docker run -d --label sagewai.test=1 "$@" "$IMAGE")
+  CONTAINERS+=("$cid")
+  printf '%s\n' "$cid"
+}
+
+# wait_for_log CID PATTERN [SECONDS]: true once the container log matches.
+wait_for_log() {
+  local deadline=$((SECONDS + ${3:-10}))
+  while ((SECONDS < deadline)); do
+    docker logs "$1" 2>&1 | grep -q -- "$2" && return 0
+    [[ $(docker inspect -f '{{.State.Running}}' "$1") == true ]] || break
+    sleep 0.1
+  done
+  docker logs "$1" 2>&1 | grep -q -- "$2"
+}
+
+# Waits until the runner of container $1 is serving.
+wait_serving() {
+  wait_for_log "$1" '"msg":"serving"' "${2:-15}" || {
+    echo "container $1 never logged serving; its log:"
+    docker logs "$1" 2>&1 | tail -n 20
+    return 1
+  }
+}
+
+# stdio_call CID COMMAND [TIMEOUT_S] [EXEC_OPTS...]: one `exec` request for the
+# bash tool through `docker exec -i CID sagewai-tool-runner`, as the worker
+# sends it. Prints the response line.
+stdio_call() {
+  local cid=$1 command=$2 timeout=${3:-30}
+  shift 3 2>/dev/null || shift $#
+  local request
+  request=$(python3 -c '
+import json, sys
+print(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "exec",
+                  "params": {"tool": "bash", "args": {"command": sys.argv[1]},
+                             "call_id": "c1", "timeout_s": float(sys.argv[2])}}))' \
+    "$command" "$timeout")
+  # The runner's log lines (stderr) go to a file: shown only when asked.
+  printf '%s\n' "$request" |
+    timeout $((timeout + 30)) docker exec -i "$@" "$cid" sagewai-tool-runner 2>>"$STDIO_LOG"
+}
+
+# json_get FIELD: reads a response line on stdin and prints result.FIELD as
+# JSON ("hi\n" with its quotes, true, 0, null), so that trailing newlines
+# survive $(...).
+json_get() {
+  python3 -c '
+import json, sys
+line = sys.stdin.readline()
+try:
+    print(json.dumps(json.loads(line)["result"][sys.argv[1]]), end="")
+except Exception as e:
+    print("<no result.%s in %r: %s>" % (sys.argv[1], line[:300], e), end="")' "$1"
+}
+
+# json_str FIELD: like json_get, but a string field's raw text.
+json_str() {
+  python3 -c '
+import json, sys
+line = sys.stdin.readline()
+try:
+    print(json.loads(line)["result"][sys.argv[1]], end="")
+except Exception as e:
+    print("<no result.%s in %r: %s>" % (sys.argv[1], line[:300], e), end="")' "$1"
+}
+
+# stdio_stdout CID COMMAND [TIMEOUT_S]: the stdout of one bash call.
+stdio_stdout() { stdio_call "$@" | json_str stdout; }
+
+# wait_healthy CID [SECONDS]: true once Docker reports the container healthy
+# (start it with --health-interval 1s to check quickly).
+wait_healthy() {
+  local deadline=$((SECONDS + ${2:-20})) status
+  while ((SECONDS < deadline)); do
+    status=$(docker inspect -f '{{.State.Health.Status}}' "$1")
+    [[ $status == healthy ]] && return 0
+    sleep 0.2
+  done
+  docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}}: {{.Output}}{{end}}' "$1" | tail -n 3
+  return 1
+}
+
+# The effective capabilities line of /proc/self/status, as a tool sees it.
+TOOL_IDENTITY='echo "uid=$(id -u) gid=$(id -g) groups=$(id -G)"; grep -E "^Cap(Eff|Prm|Inh|Amb):" /proc/self/status | tr -s "\t" " "; grep NoNewPrivs /proc/self/status | tr -s "\t" " "'
+TOOL_IDENTITY_AGENT='uid=1000 gid=1000 groups=1000
+CapInh: 0000000000000000
+CapPrm: 0000000000000000
+CapEff: 0000000000000000
+CapAmb: 0000000000000000
+NoNewPrivs: 1'
