@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/privileges.h"
 #include "common/secret_handoff.h"
+#include "tool-runner/fs_stdio_tools.h"
 #include "tool-runner/health_check.h"
 #include "tool-runner/listen_address.h"
 #include "tool-runner/server.h"
@@ -224,6 +225,7 @@ int StdioMain() {
   StdioToolOptions tool_options;
   tool_options.workdir = identity->workdir.empty() ? DefaultWorkdir() : identity->workdir;
   RegisterBashTool(dispatcher, **supervisor, tool_options);
+  RegisterFsTools(dispatcher, tool_options);
   absl::Status st = stdio::ServeStdio(dispatcher, STDIN_FILENO, STDOUT_FILENO);
   (*supervisor)->Shutdown(std::chrono::milliseconds(200));
   if (!st.ok()) {

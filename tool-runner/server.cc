@@ -15,6 +15,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "tool-runner/bash_service.h"
+#include "tool-runner/fs_service.h"
 #include "tool-runner/listen_address.h"
 #include "tool-runner/runner_service.h"
 
@@ -122,8 +123,10 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   RunnerContext ctx(options.limits, options.workdir, options.pass_env, TokenAuth(std::move(token)),
                     supervisor->get());
   ctx.AddCapability("bash");
+  ctx.AddCapability("fs");
   RunnerService runner_service(ctx);
   BashService bash_service(ctx);
+  FilesystemService fs_service(ctx);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -137,6 +140,7 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   builder.SetMaxSendMessageSize(64 << 20);
   builder.RegisterService(&runner_service);
   builder.RegisterService(&bash_service);
+  builder.RegisterService(&fs_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
     (*supervisor)->Shutdown(std::chrono::milliseconds(0));
@@ -166,6 +170,8 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   while (sigwait(&shutdown, &sig) != 0) {
   }
   log::Info("shutting down", {{"signal", sig}, {"running_calls", static_cast<int64_t>((*supervisor)->running())}});
+  // Watch streams never end on their own.
+  fs_service.Shutdown();
   server->GetHealthCheckService()->SetServingStatus(false);
   // Stop accepting now; calls still running end when their processes are
   // killed below, which lets Shutdown return.

@@ -1,0 +1,41 @@
+# The Filesystem service (included from tool-runner/CMakeLists.txt).
+set(_sagewai_fs_dir "${CMAKE_CURRENT_LIST_DIR}")
+
+# SHA-256, shared with the host CLI's end-to-end check of uploads.
+add_library(sagewai_fs_sha256 STATIC "${_sagewai_fs_dir}/fs_sha256.cc")
+target_link_libraries(sagewai_fs_sha256 PUBLIC sagewai::base)
+add_library(sagewai::fs_sha256 ALIAS sagewai_fs_sha256)
+
+# The operations themselves, as blocking functions, and the I/O pool.
+add_library(sagewai_fs STATIC
+  "${_sagewai_fs_dir}/fs_path.cc" "${_sagewai_fs_dir}/fs_tree.cc" "${_sagewai_fs_dir}/fs_ops.cc"
+  "${_sagewai_fs_dir}/fs_write.cc" "${_sagewai_fs_dir}/fs_glob.cc" "${_sagewai_fs_dir}/fs_watch.cc"
+  "${_sagewai_fs_dir}/fs_io_pool.cc")
+target_link_libraries(sagewai_fs PUBLIC sagewai::fs_sha256 sagewai::proto sagewai::base)
+add_library(sagewai::fs ALIAS sagewai_fs)
+
+sagewai_test(fs_test
+  SRCS "${_sagewai_fs_dir}/fs_sha256_test.cc" "${_sagewai_fs_dir}/fs_path_test.cc"
+       "${_sagewai_fs_dir}/fs_ops_test.cc" "${_sagewai_fs_dir}/fs_write_test.cc"
+       "${_sagewai_fs_dir}/fs_glob_test.cc" "${_sagewai_fs_dir}/fs_watch_test.cc"
+       "${_sagewai_fs_dir}/fs_io_pool_test.cc"
+  LIBS sagewai::fs LABELS unit)
+
+# The gRPC service and the stdio tools belong to sagewai_runner (server.cc
+# and main.cc register them), which is defined after this file is included.
+function(_sagewai_fs_attach_to_runner)
+  target_sources(sagewai_runner PRIVATE
+    "${_sagewai_fs_dir}/fs_service.cc" "${_sagewai_fs_dir}/fs_stream_calls.cc"
+    "${_sagewai_fs_dir}/fs_stdio_tools.cc")
+  target_link_libraries(sagewai_runner PUBLIC sagewai::fs)
+  sagewai_test(fs_stdio_tools_test
+    SRCS "${_sagewai_fs_dir}/fs_stdio_tools_test.cc"
+    LIBS sagewai::runner LABELS unit)
+endfunction()
+cmake_language(DEFER CALL _sagewai_fs_attach_to_runner)
+
+# `sagewai-sandbox fs`: cli/fs.cmake adds it to the CLI. Until
+# cli/CMakeLists.txt includes its *.cmake files itself, it is included from
+# here once every directory has been read (cli/fs.cmake skips a second
+# inclusion).
+cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL include "${CMAKE_SOURCE_DIR}/cli/fs.cmake")
