@@ -386,9 +386,11 @@ Connection::Connection(Address address, Token token)
     : address_(std::move(address)), token_(std::move(token)) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
-  // Reconnect quickly: a runner that is just starting comes up in milliseconds.
+  // Retry quickly: a runner that is just starting comes up in milliseconds.
+  // (Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC also takes it as the time a
+  // connection attempt may last, and a loaded host or a slow link needs the
+  // default 20 s for that.)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   channel_ =
       grpc::CreateCustomChannel(address_.GrpcTarget(), grpc::InsecureChannelCredentials(), args);
