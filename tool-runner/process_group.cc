@@ -24,8 +24,9 @@ struct ChildFailure {
   int stage;  // index into kStages
   int err;
 };
-constexpr const char* kStages[] = {"setpgid", "dup2", "chdir", "exec"};
-enum Stage { kSetpgid = 0, kDup2 = 1, kChdir = 2, kExec = 3 };
+constexpr const char* kStages[] = {"setpgid", "dup2", "chdir", "exec", "inherit fds"};
+enum Stage { kSetpgid = 0, kDup2 = 1, kChdir = 2, kExec = 3, kInherit = 4 };
+constexpr int kLastStage = kInherit;
 
 [[noreturn]] void FailChild(int error_fd, Stage stage) {
   ChildFailure failure{stage, errno};
@@ -33,9 +34,30 @@ enum Stage { kSetpgid = 0, kDup2 = 1, kChdir = 2, kExec = 3 };
   _exit(stage == kExec ? (failure.err == ENOENT ? 127 : 126) : 125);
 }
 
+// Moves spec.inherit_fds to 3, 4, ... First every descriptor involved goes
+// above the targets (close-on-exec copies), so that no source is overwritten
+// before it is copied; the error pipe moves too, or a target could close it.
+// Returns the error pipe's new number.
+int PlaceInheritedFds(const ProcessSpec& spec, int* fds, int error_fd) {
+  const size_t n = spec.inherit_fds.size();
+  const int above = static_cast<int>(3 + n);
+  int moved = fcntl(error_fd, F_DUPFD_CLOEXEC, above);
+  if (moved < 0) FailChild(error_fd, kInherit);
+  error_fd = moved;
+  for (size_t i = 0; i < n; ++i) {
+    fds[i] = fcntl(spec.inherit_fds[i], F_DUPFD_CLOEXEC, above);
+    if (fds[i] < 0) FailChild(error_fd, kInherit);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    // dup2 clears close-on-exec on the target.
+    if (dup2(fds[i], static_cast<int>(3 + i)) < 0) FailChild(error_fd, kInherit);
+  }
+  return error_fd;
+}
+
 // Runs in the child between fork and exec: async-signal-safe calls only.
 [[noreturn]] void ExecChild(const ProcessSpec& spec, char* const* argv, char* const* envp,
-                            int in_fd, int out_fd, int err_fd, int error_fd) {
+                            int in_fd, int out_fd, int err_fd, int error_fd, int* scratch) {
   sigset_t empty;
   sigemptyset(&empty);
   for (int sig = 1; sig < NSIG; ++sig) {
@@ -45,6 +67,15 @@ enum Stage { kSetpgid = 0, kDup2 = 1, kChdir = 2, kExec = 3 };
   sigprocmask(SIG_SETMASK, &empty, nullptr);
 
   if (spec.new_process_group && setpgid(0, 0) != 0) FailChild(error_fd, kSetpgid);
+  if (!spec.inherit_fds.empty()) {
+    // The pipe ends for 0, 1 and 2 could sit at 3 or 4 too: lift them first.
+    for (int* fd : {&in_fd, &out_fd, &err_fd}) {
+      int moved = fcntl(*fd, F_DUPFD_CLOEXEC, static_cast<int>(3 + spec.inherit_fds.size()));
+      if (moved < 0) FailChild(error_fd, kInherit);
+      *fd = moved;
+    }
+    error_fd = PlaceInheritedFds(spec, scratch, error_fd);
+  }
   if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
       dup2(err_fd, STDERR_FILENO) < 0) {
     FailChild(error_fd, kDup2);
@@ -108,6 +139,7 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
   // Everything the child needs is allocated here, before fork.
   std::vector<char*> argv = CStrings(spec.argv);
   std::vector<char*> envp = CStrings(spec.env);
+  std::vector<int> scratch(spec.inherit_fds.size() + 1);
 
   auto in = MakePipe();
   if (!in.ok()) return in.status();
@@ -122,7 +154,7 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
   if (pid < 0) return ErrnoStatus("fork");
   if (pid == 0) {
     ExecChild(spec, argv.data(), envp.data(), in->read.get(), out->write.get(), err->write.get(),
-              error_pipe->write.get());
+              error_pipe->write.get(), scratch.data());
   }
   // Parent. Set the group from this side too so that a signal sent right
   // after we return reaches the group even if the child has not run yet.
@@ -141,7 +173,7 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    const int stage = failure.stage >= 0 && failure.stage <= kExec ? failure.stage : kExec;
+    const int stage = failure.stage >= 0 && failure.stage <= kLastStage ? failure.stage : kExec;
     std::string what = stage == kChdir   ? absl::StrCat("chdir ", spec.cwd)
                        : stage == kExec ? absl::StrCat("exec ", spec.argv[0])
                                          : kStages[stage];

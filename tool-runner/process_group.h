@@ -20,6 +20,10 @@ struct ProcessSpec {
   std::string cwd;                // empty: inherit
   int oom_score_adj = 1000;       // the kernel's OOM killer picks tools first
   bool new_process_group = true;
+  // Descriptors the child gets as fd 3, 4, ... in this order (e.g. a control
+  // channel). They stay owned by the caller, who keeps them open until the
+  // spawn is over.
+  std::vector<int> inherit_fds;
 };
 
 struct SpawnedProcess {

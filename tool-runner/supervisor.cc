@@ -408,6 +408,44 @@ void CommandHandle::Cancel() {
   });
 }
 
+void CommandHandle::Kill() {
+  Supervisor* s = supervisor_;
+  const uint64_t id = id_;
+  s->loop_->Post([s, id] {
+    if (Supervisor::Command* c = s->Find(id)) {
+      s->BeginKill(*c, /*timed_out=*/false, /*cancelled=*/true, std::chrono::milliseconds(0));
+    }
+  });
+}
+
+void CommandHandle::DrainOutput() {
+  if (Supervisor::Command* c = supervisor_->Find(id_)) supervisor_->DrainNow(*c);
+}
+
+void Supervisor::DrainNow(Command& c) {
+  if (!c.stream) return;
+  for (int i = 0; i < 2; ++i) {
+    const OutputStream stream = i == 0 ? OutputStream::kStdout : OutputStream::kStderr;
+    bool pause = false;
+    size_t drained = 0;
+    char buf[64 * 1024];
+    while (c.fds[i] && drained < kFinalDrainLimit) {
+      ssize_t n = read(c.fds[i].get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) break;
+      if (n <= 0) {
+        SetReading(c, stream, false);
+        c.fds[i].reset();
+        break;
+      }
+      drained += n;
+      c.bytes[i] += n;
+      pause |= !c.observer->OnOutput(stream, std::string_view(buf, n));
+    }
+    if (pause) SetReading(c, stream, false);
+  }
+}
+
 void CommandHandle::ResumeOutput() {
   Supervisor* s = supervisor_;
   const uint64_t id = id_;

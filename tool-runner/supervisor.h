@@ -78,7 +78,13 @@ class CommandHandle {
   // Ends the command as a timeout does (SIGTERM, grace, SIGKILL), marked
   // cancelled.
   void Cancel();
+  // Ends the command at once: SIGKILL to its whole tree, marked cancelled.
+  void Kill();
   void ResumeOutput();
+  // Loop thread only. Hands what the command's pipes hold right now to the
+  // observer before returning, pause or not: output written before an event
+  // that came over another channel is delivered before that event.
+  void DrainOutput();
 
  private:
   friend class Supervisor;
@@ -133,6 +139,7 @@ class Supervisor {
                  std::chrono::milliseconds grace);
   void MaybeFinish(uint64_t id);
   void SetReading(Command& cmd, OutputStream stream, bool on);
+  void DrainNow(Command& cmd);
   Command* Find(uint64_t id);
 
   SupervisorOptions options_;
