@@ -1,5 +1,7 @@
 #include "tool-runner/fs_io_pool.h"
 
+#include <pthread.h>
+
 #include <thread>
 
 namespace sagewai {
@@ -37,6 +39,7 @@ size_t IoPool::queued() const {
 }
 
 void IoPool::WorkerLoop() {
+  pthread_setname_np(pthread_self(), "sagewai-fs-io");
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (!queue_.empty()) {

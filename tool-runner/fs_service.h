@@ -87,7 +87,7 @@ class WatchCall;
 class FilesystemService final : public sagewai::sandbox::v1::Filesystem::CallbackService {
  public:
   // I/O threads at most; the runner's thread count stays well under 16.
-  static constexpr size_t kIoThreads = 3;
+  static constexpr size_t kIoThreads = 2;
 
   explicit FilesystemService(RunnerContext& ctx);
   ~FilesystemService() override;
