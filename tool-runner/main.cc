@@ -21,6 +21,7 @@
 #include "common/privileges.h"
 #include "common/secret_handoff.h"
 #include "tool-runner/fs_stdio_tools.h"
+#include "tool-runner/code_eval_stdio.h"
 #include "tool-runner/health_check.h"
 #include "tool-runner/listen_address.h"
 #include "tool-runner/server.h"
@@ -49,6 +50,9 @@ constexpr const char kUsage[] =
     "  --max-timeout-ms N         largest timeout a call may ask for (default 86400000)\n"
     "  --kill-grace-ms N          SIGTERM-to-SIGKILL grace when a call ends (default 1000)\n"
     "  --pass-env NAME            pass this variable of the runner's environment to tools\n"
+    "  --max-contexts N           code-eval contexts alive at once (default 16)\n"
+    "  --context-idle-timeout-ms N  delete code-eval contexts idle this long (default\n"
+    "                             1800000; 0: never)\n"
     "\n"
     "Environment: SAGEWAI_LOG_LEVEL (debug|info|warn|error), AGENT_USER, AGENT_WORKDIR,\n"
     "AGENT_REQUIRE_DROP (stdio mode drops privileges like the entrypoint).\n";
@@ -139,6 +143,14 @@ int ServeMain(const std::vector<std::string>& args) {
       if (!ParseMs(v, &options.limits.default_timeout)) return UsageError("bad --default-timeout-ms");
     } else if (TakeFlag(args, &i, "--max-timeout-ms", &v)) {
       if (!ParseMs(v, &options.limits.max_timeout)) return UsageError("bad --max-timeout-ms");
+    } else if (TakeFlag(args, &i, "--max-contexts", &v)) {
+      if (!absl::SimpleAtoi(v, &options.code_eval.max_contexts)) {
+        return UsageError("--max-contexts takes a number");
+      }
+    } else if (TakeFlag(args, &i, "--context-idle-timeout-ms", &v)) {
+      if (!ParseMs(v, &options.code_eval.idle_timeout)) {
+        return UsageError("bad --context-idle-timeout-ms");
+      }
     } else if (TakeFlag(args, &i, "--kill-grace-ms", &v)) {
       if (!ParseMs(v, &options.limits.kill_grace)) return UsageError("bad --kill-grace-ms");
     } else {
@@ -226,6 +238,8 @@ int StdioMain() {
   tool_options.workdir = identity->workdir.empty() ? DefaultWorkdir() : identity->workdir;
   RegisterBashTool(dispatcher, **supervisor, tool_options);
   RegisterFsTools(dispatcher, tool_options);
+  code_eval::CodeEvalManager code_eval_manager(**supervisor, code_eval::CodeEvalOptions{});
+  RegisterCodeEvalTool(dispatcher, code_eval_manager, tool_options);
   absl::Status st = stdio::ServeStdio(dispatcher, STDIN_FILENO, STDOUT_FILENO);
   (*supervisor)->Shutdown(std::chrono::milliseconds(200));
   if (!st.ok()) {

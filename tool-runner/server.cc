@@ -15,9 +15,11 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "tool-runner/bash_service.h"
+#include "tool-runner/code_eval_service.h"
 #include "tool-runner/fs_service.h"
 #include "tool-runner/listen_address.h"
 #include "tool-runner/runner_service.h"
+#include "tool-runner/tool_env.h"
 
 namespace sagewai {
 namespace {
@@ -124,9 +126,15 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
                     supervisor->get());
   ctx.AddCapability("bash");
   ctx.AddCapability("fs");
+  for (std::string& language :
+       CodeEvalCapabilities(BaseToolEnvironment(options.pass_env).at("PATH"))) {
+    ctx.AddCapability(std::move(language));
+  }
+  code_eval::CodeEvalManager code_eval_manager(**supervisor, options.code_eval);
   RunnerService runner_service(ctx);
   BashService bash_service(ctx);
   FilesystemService fs_service(ctx);
+  CodeEvalService code_eval_service(ctx, code_eval_manager);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -141,6 +149,7 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   builder.RegisterService(&runner_service);
   builder.RegisterService(&bash_service);
   builder.RegisterService(&fs_service);
+  builder.RegisterService(&code_eval_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
     (*supervisor)->Shutdown(std::chrono::milliseconds(0));

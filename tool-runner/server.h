@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "tool-runner/code_eval_manager.h"
 #include "tool-runner/runner_context.h"
 
 namespace sagewai {
@@ -14,6 +15,7 @@ struct ServeOptions {
   // Empty: the default socket (or its /tmp fallback).
   std::vector<std::string> listen;
   RunnerLimits limits;
+  code_eval::CodeEvalOptions code_eval;
   std::string workdir;
   std::vector<std::string> pass_env;
   // Shorter than the call grace: `docker stop` must return well inside 1 s.
