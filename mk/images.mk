@@ -3,7 +3,8 @@
 #   make image-<variant>   one variant and, when missing, its parents (e.g. image-base)
 #   make image-byo         the two BYO examples of dockerfiles/byo
 #   make image-sizes       the size of each built image
-#   make smoke-all         `sagewai-sandbox validate` against every variant
+#   make smoke-all         `sagewai-sandbox validate` against every variant, then
+#                          the variants' tool checks (tests/docker/variants_test.sh)
 # scripts/build-images.sh does the work; it starts a Docker engine and
 # provides the Debian base image when needed.
 
@@ -36,3 +37,4 @@ smoke-all: smoke-cli images
 	  echo "== sandbox-$$v:$(SAGEWAI_IMAGE_VERSION)"; \
 	  $(SAGEWAI_CLI) validate sandbox-$$v:$(SAGEWAI_IMAGE_VERSION); \
 	done
+	@tests/docker/variants_test.sh general ml ops erp ecommerce api
