@@ -9,6 +9,7 @@
 
 #include "cli/exec_command.h"
 #include "cli/exit_codes.h"
+#include "cli/fs_command.h"
 #include "cli/info_command.h"
 #include "cli/validate_command.h"
 
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   if (command == "-h" || command == "--help") return Help("");
   if (command == "help") return Help(rest.empty() ? "" : rest[0]);
   if (command == "exec") return sagewai::cli::RunExecCommand(rest);
+  if (command == "fs") return sagewai::cli::RunFsCommand(rest);
   if (command == "info") return sagewai::cli::RunInfoCommand(rest);
   if (command == "validate") return sagewai::cli::RunValidateCommand(rest);
   fprintf(stderr,

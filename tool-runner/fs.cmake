@@ -10,7 +10,7 @@ add_library(sagewai::fs_sha256 ALIAS sagewai_fs_sha256)
 add_library(sagewai_fs STATIC
   "${_sagewai_fs_dir}/fs_path.cc" "${_sagewai_fs_dir}/fs_tree.cc" "${_sagewai_fs_dir}/fs_ops.cc"
   "${_sagewai_fs_dir}/fs_write.cc" "${_sagewai_fs_dir}/fs_glob.cc" "${_sagewai_fs_dir}/fs_watch.cc"
-  "${_sagewai_fs_dir}/fs_io_pool.cc")
+  "${_sagewai_fs_dir}/fs_io_pool.cc" "${_sagewai_fs_dir}/fs_json.cc")
 target_link_libraries(sagewai_fs PUBLIC sagewai::fs_sha256 sagewai::proto sagewai::base)
 add_library(sagewai::fs ALIAS sagewai_fs)
 

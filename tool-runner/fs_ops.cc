@@ -156,7 +156,7 @@ absl::Status RemoveAny(const std::string& path) {
 
 absl::StatusOr<ReadableFile> OpenForRead(const std::string& path) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return PathError("stat", path);
+  if (stat(path.c_str(), &st) != 0) return PathError("read", path);
   if (!S_ISREG(st.st_mode)) return NotRegular("read", path, st.st_mode);
   int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) return PathError("open", path);

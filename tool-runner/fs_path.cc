@@ -198,7 +198,7 @@ void SetName(absl::string_view name, v1::FileInfo* info) {
 absl::StatusOr<v1::FileInfo> StatPath(const std::string& path, bool follow) {
   struct stat st;
   if ((follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st)) != 0) {
-    return PathError(follow ? "stat" : "lstat", path);
+    return PathError("stat", path);
   }
   v1::FileInfo info;
   FillFileInfo(path, st, &info);

@@ -6,9 +6,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "common/json_writer.h"
 #include "tool-runner/fs_glob.h"
+#include "tool-runner/fs_json.h"
 #include "tool-runner/fs_ops.h"
 #include "tool-runner/fs_path.h"
 #include "tool-runner/fs_write.h"
@@ -95,27 +95,6 @@ absl::StatusOr<std::string> PathArg(const StdioToolOptions& options, const json:
 
 // ------------------------------------------------------------- results --
 
-const char* TypeName(v1::FileType type) {
-  switch (type) {
-    case v1::FILE_TYPE_FILE:
-      return "file";
-    case v1::FILE_TYPE_DIRECTORY:
-      return "directory";
-    case v1::FILE_TYPE_SYMLINK:
-      return "symlink";
-    case v1::FILE_TYPE_FIFO:
-      return "fifo";
-    case v1::FILE_TYPE_SOCKET:
-      return "socket";
-    case v1::FILE_TYPE_CHAR_DEVICE:
-      return "char_device";
-    case v1::FILE_TYPE_BLOCK_DEVICE:
-      return "block_device";
-    default:
-      return "unknown";
-  }
-}
-
 stdio::ToolResult Ok(std::string out, Clock::time_point started) {
   stdio::ToolResult r;
   r.exit_code = 0;
@@ -133,17 +112,6 @@ stdio::ToolResult Failed(const absl::Status& status, Clock::time_point started) 
   r.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
   return r;
-}
-
-std::string EntriesJson(const google::protobuf::RepeatedPtrField<v1::FileInfo>& entries,
-                        bool truncated) {
-  std::string list = "[";
-  for (int i = 0; i < entries.size(); ++i) {
-    if (i > 0) list += ",";
-    list += FileInfoJson(entries[i]);
-  }
-  list += "]";
-  return json::ObjectWriter().Raw("entries", list).Bool("truncated", truncated).Finish();
 }
 
 // --------------------------------------------------------------- tools --
@@ -255,7 +223,7 @@ Handler ListTool(const StdioToolOptions& options) {
         fs::List(*path, static_cast<uint32_t>(std::min<uint64_t>(*depth, 1u << 20)),
                  static_cast<uint32_t>(std::min<uint64_t>(*max_entries, 1u << 30)), &out);
     if (!st.ok()) return Failed(st, started);
-    return Ok(EntriesJson(out.entries(), out.truncated()), started);
+    return Ok(fs::EntriesJson(out.entries(), out.truncated()), started);
   };
 }
 
@@ -268,7 +236,7 @@ Handler StatTool(const StdioToolOptions& options) {
     if (!follow.ok()) return follow.status();
     auto info = fs::StatPath(*path, *follow);
     if (!info.ok()) return Failed(info.status(), started);
-    return Ok(FileInfoJson(*info), started);
+    return Ok(fs::FileInfoJson(*info), started);
   };
 }
 
@@ -318,7 +286,7 @@ Handler MoveTool(const StdioToolOptions& options) {
     if (!parents.ok()) return parents.status();
     auto info = fs::Move(*source, *destination, *overwrite, *parents);
     if (!info.ok()) return Failed(info.status(), started);
-    return Ok(FileInfoJson(*info), started);
+    return Ok(fs::FileInfoJson(*info), started);
   };
 }
 
@@ -336,25 +304,11 @@ Handler GlobTool(const StdioToolOptions& options) {
         *path, *pattern, static_cast<uint32_t>(std::min<uint64_t>(*max_entries, 1u << 30)), &out);
     if (st.code() == absl::StatusCode::kInvalidArgument) return st;
     if (!st.ok()) return Failed(st, started);
-    return Ok(EntriesJson(out.entries(), out.truncated()), started);
+    return Ok(fs::EntriesJson(out.entries(), out.truncated()), started);
   };
 }
 
 }  // namespace
-
-std::string FileInfoJson(const v1::FileInfo& info) {
-  json::ObjectWriter w;
-  w.String("name", info.name()).String("path", info.path()).String("type", TypeName(info.type()));
-  w.Uint("size", info.size()).String("mode", absl::StrFormat("%04o", info.mode()));
-  w.Int("mtime_unix_ms", info.mtime_unix_ms()).Uint("uid", info.uid()).Uint("gid", info.gid());
-  if (info.type() == v1::FILE_TYPE_SYMLINK) w.String("symlink_target", info.symlink_target());
-  if (!info.name_bytes().empty()) w.String("name_base64", absl::Base64Escape(info.name_bytes()));
-  if (!info.path_bytes().empty()) w.String("path_base64", absl::Base64Escape(info.path_bytes()));
-  if (!info.symlink_target_bytes().empty()) {
-    w.String("symlink_target_base64", absl::Base64Escape(info.symlink_target_bytes()));
-  }
-  return w.Finish();
-}
 
 void RegisterFsTools(stdio::Dispatcher& dispatcher, const StdioToolOptions& options) {
   dispatcher.Register("fs.read", ReadTool(options));

@@ -20,11 +20,7 @@
 //   fs.move    source, destination, overwrite?, create_parents? -> FileInfo
 //   fs.glob    pattern, path?, max_entries? -> {"entries":[FileInfo],"truncated"}
 //
-// FileInfo in JSON: name, path, type ("file", "directory", "symlink",
-// "fifo", "socket", "char_device", "block_device"), size, mode (octal
-// string, "0644"), mtime_unix_ms, uid, gid, and symlink_target for links.
-// A name or path that is not UTF-8 appears in a display form ("\xNN" for
-// each invalid byte) and exactly in `name_base64` / `path_base64`.
+// FileInfo in JSON: see fs_json.h.
 // With encoding "utf-8", content that is not valid UTF-8 reaches the worker
 // with U+FFFD replacements and a note in stderr: use "base64" for bytes.
 #ifndef SAGEWAI_TOOL_RUNNER_FS_STDIO_TOOLS_H_
@@ -41,9 +37,6 @@ namespace sagewai {
 inline constexpr size_t kStdioMaxReadBytes = 8 << 20;
 
 void RegisterFsTools(stdio::Dispatcher& dispatcher, const StdioToolOptions& options);
-
-// The JSON object for one FileInfo.
-std::string FileInfoJson(const sagewai::sandbox::v1::FileInfo& info);
 
 }  // namespace sagewai
 
