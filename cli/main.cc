@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/eval_command.h"
 #include "cli/exec_command.h"
 #include "cli/exit_codes.h"
 #include "cli/fs_command.h"
@@ -23,6 +24,8 @@ The host-side client of a Sagewai sandbox's sagewai-tool-runner.
 Commands:
   exec      run a command in the sandbox (stdin, stdout, stderr, signals and
             the exit code pass through)
+  eval      evaluate code in a stateful interpreter (python, node, bash)
+  context   create, list, delete or restart eval contexts
   info      show the runner's version, user, capabilities and limits
   validate  check that an image works as a Sagewai sandbox
   help      show help for a command: sagewai-sandbox help exec
@@ -41,12 +44,18 @@ int Help(const std::string& command) {
     fputs(kHelp, stdout);
   } else if (command == "exec") {
     fputs(sagewai::cli::kExecHelp, stdout);
+  } else if (command == "eval") {
+    fputs(sagewai::cli::kEvalHelp, stdout);
+  } else if (command == "context") {
+    fputs(sagewai::cli::kContextHelp, stdout);
   } else if (command == "info") {
     fputs(sagewai::cli::kInfoHelp, stdout);
   } else if (command == "validate") {
     fputs(sagewai::cli::kValidateHelp, stdout);
   } else {
-    fprintf(stderr, "sagewai-sandbox: no command \"%s\" (commands: exec, info, validate)\n",
+    fprintf(stderr,
+            "sagewai-sandbox: no command \"%s\" (commands: exec, eval, context, info, "
+            "validate)\n",
             command.c_str());
     return sagewai::cli::kExitUsage;
   }
@@ -73,10 +82,13 @@ int main(int argc, char** argv) {
   if (command == "help") return Help(rest.empty() ? "" : rest[0]);
   if (command == "exec") return sagewai::cli::RunExecCommand(rest);
   if (command == "fs") return sagewai::cli::RunFsCommand(rest);
+  if (command == "eval") return sagewai::cli::RunEvalCommand(rest);
+  if (command == "context") return sagewai::cli::RunContextCommand(rest);
   if (command == "info") return sagewai::cli::RunInfoCommand(rest);
   if (command == "validate") return sagewai::cli::RunValidateCommand(rest);
   fprintf(stderr,
-          "sagewai-sandbox: unknown command \"%s\" (commands: exec, info, validate; see "
+          "sagewai-sandbox: unknown command \"%s\" (commands: exec, eval, context, info, "
+          "validate; see "
           "--help)\n",
           command.c_str());
   return sagewai::cli::kExitUsage;

@@ -247,7 +247,17 @@ void Interpreter::HandleLine(absl::string_view line) {
       if (state_ == State::kBusy && event->seq == seq_) {
         // What the code printed before it finished is in the pipes by now.
         handle_->DrainOutput();
-        FinishEval(std::move(event->error), /*dead=*/false);
+        if (event->dead) {
+          death_ = absl::StrCat("is exiting (",
+                                event->error.has_value() ? event->error->message : "done", ")");
+        }
+        FinishEval(std::move(event->error), /*dead=*/event->dead);
+        if (event->dead) {
+          // The driver is on its way out; make sure it goes.
+          After(spec_.interrupt_grace, [](Interpreter& self) {
+            if (!self.exited_) self.handle_->Kill();
+          });
+        }
       }
       return;
   }
@@ -400,13 +410,14 @@ void Interpreter::FinishEval(std::optional<ErrorInfo> error, bool dead) {
   result.set_duration_ms(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - eval_started_)
           .count()));
-  if (!dead) state_ = State::kIdle;
+  state_ = dead ? State::kDead : State::kIdle;
   sink->OnResult(std::move(result));
 }
 
 void Interpreter::OnProcessExit(const CommandResult& result) {
   // Events the driver wrote before it went (a last "done") come first.
   if (events_) OnEventsReadable();
+  exited_ = true;
   const State before = state_;
   state_ = State::kDead;
   CancelTimer(start_timer_);

@@ -145,6 +145,7 @@ class Interpreter : public std::enable_shared_from_this<Interpreter> {
   bool launching_ = false;
   absl::Status launch_failure_;
   bool killing_ = false;
+  bool exited_ = false;  // the process is gone
   bool closing_ = false;
   std::string kill_reason_;
   std::string death_;

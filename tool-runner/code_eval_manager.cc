@@ -475,7 +475,10 @@ void CodeEvalManager::EvalInContext(EvalRequest request, std::shared_ptr<EvalSin
   if (state == "dead") {
     sink->OnFailed(absl::FailedPreconditionError(absl::StrCat(
         "context ", id, " is dead: the ", LanguageName(context.setup.language), " interpreter ",
-        context.death, "; restart it (RestartContext) or delete it")));
+        context.interpreter != nullptr && !context.interpreter->death().empty()
+            ? context.interpreter->death()
+            : context.death,
+        "; restart it (RestartContext) or delete it")));
     return;
   }
   if (state == "busy") {

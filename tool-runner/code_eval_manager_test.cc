@@ -297,6 +297,26 @@ TEST_F(ManagerTest, BashContextKeepsDirectoryAndVariables) {
   EXPECT_EQ(EvalOk(id, "echo $greeting", Language::kBash).stdout(), "hello\n");
 }
 
+TEST_F(ManagerTest, ExitInTheCodeAnswersTheEvalAndEndsTheContext) {
+  if (!Have(Language::kBash)) GTEST_SKIP() << "no bash on " << kPath;
+  const std::string id = CreateOk(Language::kBash);
+  v1::EvalResult r = EvalOk(id, "echo bye; exit 3", Language::kBash);
+  EXPECT_EQ(r.stdout(), "bye\n");
+  EXPECT_EQ(r.error().name(), "ExitStatus");
+  EXPECT_THAT(r.error().message(), HasSubstr("status 3"));
+  EXPECT_TRUE(r.context_dead());
+  auto next = Eval(id, "echo again", milliseconds(20000), Language::kBash);
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(next.status().code(), absl::StatusCode::kFailedPrecondition);
+  if (Have(Language::kNode)) {
+    const std::string node = CreateOk(Language::kNode);
+    v1::EvalResult n = EvalOk(node, "console.log('bye'); process.exit(4)", Language::kNode);
+    EXPECT_EQ(n.stdout(), "bye\n");
+    EXPECT_EQ(n.error().name(), "Exit");
+    EXPECT_TRUE(n.context_dead());
+  }
+}
+
 TEST_F(ManagerTest, NodeContextKeepsState) {
   if (!Have(Language::kNode)) GTEST_SKIP() << "no node on " << kPath;
   const std::string id = CreateOk(Language::kNode);

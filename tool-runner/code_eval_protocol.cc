@@ -59,6 +59,9 @@ absl::Status ParseDisplay(const json::Value& object, DriverEvent& event) {
 }
 
 absl::Status ParseDone(const json::Value& object, DriverEvent& event) {
+  if (const json::Value* dead = object.Find("dead"); dead != nullptr && dead->is_bool()) {
+    event.dead = *dead->AsBool();
+  }
   const json::Value* error = object.Find("error");
   if (error == nullptr || error->is_null()) return absl::OkStatus();
   if (!error->is_object()) {

@@ -9,7 +9,8 @@
 //   {"ev":"ready","language":"python","version":"3.11.2","pid":123}
 //   {"ev":"display","seq":N,"data":{mime:text},"b64":[mimes],"result":bool}
 //       MIME types listed in "b64" carry base64 text, decoded here to bytes.
-//   {"ev":"done","seq":N,"error":null|{"name":..,"message":..,"traceback":..}}
+//   {"ev":"done","seq":N,"error":null|{"name":..,"message":..,"traceback":..},
+//    "dead":true (optional: the code is ending the interpreter)}
 #ifndef SAGEWAI_TOOL_RUNNER_CODE_EVAL_PROTOCOL_H_
 #define SAGEWAI_TOOL_RUNNER_CODE_EVAL_PROTOCOL_H_
 
@@ -44,6 +45,9 @@ struct DriverEvent {
   bool is_result = false;
   // kDone: set when the code raised.
   std::optional<ErrorInfo> error;
+  // kDone: the code ended the interpreter (bash `exit`, node process.exit);
+  // the driver is going away.
+  bool dead = false;
 };
 
 // INVALID_ARGUMENT for anything that is not one of the events above.

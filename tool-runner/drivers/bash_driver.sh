@@ -5,7 +5,8 @@
 # exactly <nbytes> of payload (op "eval": the code). Events leave on fd 4,
 # one JSON object per line (see python_driver.py for the shapes). The code is
 # eval'd in this shell, so `cd`, variables, functions and aliases persist.
-# A non-zero final status is reported as an error named ExitStatus.
+# A non-zero final status is reported as an error named ExitStatus. The
+# code's fd 3 is closed; fd 4 stays open so that an `exit` can still answer.
 #
 # SIGINT interrupts the running code: the trap returns from the innermost
 # function, and a DEBUG trap (set only then) unwinds every function above it
@@ -29,13 +30,25 @@ __sagewai_run() {
   __sagewai_depth=${#FUNCNAME[@]}
   trap '__sagewai_on_int; return 130' INT
   __sagewai_status "$__sagewai_last"
-  eval "$__sagewai_code" 3<&- 4>&-
+  eval "$__sagewai_code" 3<&-
+}
+
+# `exit` (or `set -e`) in the code ends this shell: the cell still gets its
+# answer, marked dead.
+__sagewai_on_exit() {
+  local rc=$?
+  if [[ -n $__sagewai_in_cell ]]; then
+    printf '{"ev":"done","seq":%d,"exit_code":%d,"dead":true,"error":{"name":"ExitStatus","message":"the shell exited with status %d","traceback":""}}\n' \
+      "$__sagewai_seq" "$rc" "$rc" >&4
+  fi
 }
 
 __sagewai_call() {
   __sagewai_interrupted=
+  __sagewai_in_cell=1
   __sagewai_run
   __sagewai_last=$?
+  __sagewai_in_cell=
   trap : INT
   trap - DEBUG
   set +T
@@ -53,6 +66,7 @@ __sagewai_call() {
 }
 
 trap : INT
+trap __sagewai_on_exit EXIT
 __sagewai_last=0
 printf '{"ev":"ready","language":"bash","version":"%s","pid":%d}\n' "${BASH_VERSION%%(*}" "$$" >&4
 while :; do

@@ -18,6 +18,7 @@
   const CTL_OUT = 4;
 
   let seq = 0;
+  let active = null; // the seq of the cell running now
   let waiting = null; // {seq} while a cell's promise is pending
 
   function send(event) {
@@ -85,6 +86,7 @@
 
   function finish(s, error) {
     if (waiting && waiting.seq === s) waiting = null;
+    if (active === s) active = null;
     send({ ev: 'done', seq: s, error });
   }
 
@@ -109,6 +111,7 @@
 
   function runCell(s, code) {
     seq = s;
+    active = s;
     let value;
     try {
       value = compile(code, `<cell-${s}>`).runInThisContext({ breakOnSigint: true, displayErrors: false });
@@ -151,6 +154,14 @@
         traceback: 'Interrupted: the cell was interrupted while waiting for a promise\n',
       });
     }
+  });
+  // process.exit() in a cell: it still gets its answer, marked dead.
+  process.on('exit', (code) => {
+    if (active === null) return;
+    const message = `process.exit(${code}) ended the interpreter`;
+    send({ ev: 'done', seq: active, dead: true,
+           error: { name: 'Exit', message, traceback: `${message}\n` } });
+    active = null;
   });
   process.on('uncaughtException', (e) => {
     process.stderr.write(`Uncaught ${errorOf(e).traceback}`);
