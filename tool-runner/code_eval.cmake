@@ -52,16 +52,7 @@ sagewai_test(code_eval_unit_test
        "${CMAKE_CURRENT_LIST_DIR}/code_eval_stdio_test.cc"
   LIBS sagewai::code_eval LABELS unit)
 
-# `sagewai-sandbox eval` and `context` (cli/eval_command.*). The CLI's
-# targets are made after this directory, so this runs at the end of the
-# top-level CMakeLists.txt.
-function(sagewai_add_cli_eval)
-  add_library(sagewai_cli_eval STATIC "${PROJECT_SOURCE_DIR}/cli/eval_command.cc")
-  target_link_libraries(sagewai_cli_eval PUBLIC sagewai::cli_connection sagewai::cli_util
-                        sagewai::proto sagewai::base)
-  target_link_libraries(sagewai-sandbox PRIVATE sagewai_cli_eval)
-  sagewai_test(cli_eval_test
-    SRCS "${PROJECT_SOURCE_DIR}/cli/eval_command_test.cc"
-    LIBS sagewai_cli_eval LABELS unit)
-endfunction()
-cmake_language(DEFER DIRECTORY "${PROJECT_SOURCE_DIR}" CALL sagewai_add_cli_eval)
+# `sagewai-sandbox eval` and `context`: cli/eval.cmake adds them to the CLI.
+# Until cli/CMakeLists.txt includes its *.cmake files itself, it is included
+# from here once every directory has been read (a second inclusion is skipped).
+cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL include "${CMAKE_SOURCE_DIR}/cli/eval.cmake")
