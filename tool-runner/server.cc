@@ -144,6 +144,9 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
     builder.AddListeningPort((*addresses)[i].GrpcTarget(), grpc::InsecureServerCredentials(),
                              (*addresses)[i].kind == ListenAddress::Kind::kTcp ? &ports[i] : nullptr);
   }
+  // SO_REUSEPORT would let any process of the same uid — a tool — bind the
+  // same TCP port and receive some of the host's connections (and tokens).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   builder.RegisterService(&runner_service);
@@ -184,8 +187,11 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   server->GetHealthCheckService()->SetServingStatus(false);
   // Stop accepting now; calls still running end when their processes are
   // killed below, which lets Shutdown return.
-  std::thread stopper([&server] {
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // Idle client connections would hold Shutdown until its deadline: keep
+  // it as short as the call grace.
+  const auto grace = options.shutdown_grace;
+  std::thread stopper([&server, grace] {
+    server->Shutdown(std::chrono::system_clock::now() + grace);
   });
   (*supervisor)->Shutdown(options.shutdown_grace);
   stopper.join();
