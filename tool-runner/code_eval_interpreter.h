@@ -96,6 +96,8 @@ class Interpreter : public std::enable_shared_from_this<Interpreter> {
   State state() const { return state_; }
   pid_t pid() const { return pid_; }
   Language language() const { return spec_.language; }
+  // Who hears of the process's end from now on (a spare handed to a context).
+  void set_on_exit(ExitCallback on_exit) { on_exit_ = std::move(on_exit); }
   // The running (or last) eval's number.
   uint64_t current_seq() const { return seq_; }
   // Set once dead: how the process ended.

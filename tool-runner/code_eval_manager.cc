@@ -12,6 +12,8 @@
 namespace sagewai::code_eval {
 namespace {
 
+constexpr auto kSpareRefillDelay = std::chrono::milliseconds(100);
+
 int64_t UnixMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -155,6 +157,11 @@ CodeEvalManager::~CodeEvalManager() {
       }
     }
     contexts_.clear();
+    for (Spare& spare : spares_) {
+      if (spare.idle_timer != 0) loop_.CancelTimer(spare.idle_timer);
+      spare.interpreter->Kill("was killed: the runner is stopping");
+    }
+    spares_.clear();
     alive_.reset();
     done.set_value();
   };
@@ -200,44 +207,136 @@ void CodeEvalManager::Erase(const std::string& id) {
   --count_;
 }
 
-absl::Status CodeEvalManager::StartInterpreter(Context& context) {
-  context.generation = next_generation_++;
-  context.interpreter.reset();
-  const Language language = context.setup.language;
-  const std::string path = PathOf(context.setup.env);
-  const std::string interpreter = FindInterpreter(language, path);
-  if (interpreter.empty()) {
-    context.death = "is not installed";
+absl::StatusOr<InterpreterSpec> CodeEvalManager::MakeSpec(const InterpreterSetup& setup) const {
+  const std::string path = PathOf(setup.env);
+  const std::string program = FindInterpreter(setup.language, path);
+  if (program.empty()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("this sandbox has no ", LanguageName(language), " interpreter (no ",
-                     ProgramName(language), " on PATH=", path,
+        absl::StrCat("this sandbox has no ", LanguageName(setup.language), " interpreter (no ",
+                     ProgramName(setup.language), " on PATH=", path,
                      "): install it in the image, or pick another language"));
   }
   InterpreterSpec spec;
-  spec.language = language;
-  spec.argv = DriverArgv(language, interpreter);
-  spec.env = context.setup.env;
-  spec.cwd = context.setup.cwd;
+  spec.language = setup.language;
+  spec.argv = DriverArgv(setup.language, program);
+  spec.env = setup.env;
+  spec.cwd = setup.cwd;
   spec.start_timeout = options_.start_timeout;
   spec.interrupt_grace = options_.interrupt_grace;
   spec.max_display_bytes = options_.max_display_bytes;
+  return spec;
+}
+
+absl::Status CodeEvalManager::StartInterpreter(Context& context) {
+  context.generation = next_generation_++;
+  context.interpreter.reset();
   std::weak_ptr<int> alive = alive_;
   const std::string id = context.id;
   const uint64_t generation = context.generation;
+  Interpreter::ExitCallback on_exit = [this, alive, id, generation](const std::string& why) {
+    if (!alive.expired()) OnExit(id, generation, why);
+  };
+  if (std::shared_ptr<Interpreter> spare = TakeSpare(context.setup)) {
+    spare->set_on_exit(std::move(on_exit));
+    context.interpreter = std::move(spare);
+    // Ready already: answer the waiters the caller is about to add.
+    loop_.Post([this, alive, id, generation] {
+      if (!alive.expired()) OnReady(id, generation, absl::OkStatus());
+    });
+    return absl::OkStatus();
+  }
+  absl::StatusOr<InterpreterSpec> spec = MakeSpec(context.setup);
+  if (!spec.ok()) {
+    context.death = "is not installed";
+    return spec.status();
+  }
   auto started = Interpreter::Start(
-      supervisor_, std::move(spec),
+      supervisor_, *std::move(spec),
       [this, alive, id, generation](absl::Status status) {
         if (!alive.expired()) OnReady(id, generation, std::move(status));
       },
-      [this, alive, id, generation](const std::string& why) {
-        if (!alive.expired()) OnExit(id, generation, why);
-      });
+      std::move(on_exit));
   if (!started.ok()) {
     context.death = std::string(started.status().message());
     return started.status();
   }
   context.interpreter = std::move(*started);
+  StartSpare(context.setup);
   return absl::OkStatus();
+}
+
+// ------------------------------------------------------------------ spares
+
+std::string CodeEvalManager::SpareKey(const InterpreterSetup& setup) {
+  std::string key = absl::StrCat(LanguageName(setup.language), std::string(1, '\0'), setup.cwd);
+  for (const std::string& entry : setup.env) absl::StrAppend(&key, std::string(1, '\0'), entry);
+  return key;
+}
+
+std::shared_ptr<Interpreter> CodeEvalManager::TakeSpare(const InterpreterSetup& setup) {
+  if (options_.max_spares == 0) return nullptr;
+  const std::string key = SpareKey(setup);
+  for (auto it = spares_.begin(); it != spares_.end(); ++it) {
+    if (it->key != key) continue;
+    if (it->interpreter->state() != Interpreter::State::kIdle) return nullptr;  // still starting
+    std::shared_ptr<Interpreter> taken = std::move(it->interpreter);
+    if (it->idle_timer != 0) loop_.CancelTimer(it->idle_timer);
+    spares_.erase(it);
+    taken->set_on_exit(nullptr);
+    // The replacement starts a moment later: its fork and start-up would
+    // slow down the eval this spare is taken for.
+    std::weak_ptr<int> alive = alive_;
+    loop_.AddTimer(kSpareRefillDelay, [this, alive, setup] {
+      if (!alive.expired()) StartSpare(setup);
+    });
+    return taken;
+  }
+  return nullptr;
+}
+
+void CodeEvalManager::StartSpare(const InterpreterSetup& setup) {
+  const std::string key = SpareKey(setup);
+  if (spares_.size() >= options_.max_spares) return;
+  for (const Spare& spare : spares_) {
+    if (spare.key == key) return;
+  }
+  absl::StatusOr<InterpreterSpec> spec = MakeSpec(setup);
+  if (!spec.ok()) return;
+  std::weak_ptr<int> alive = alive_;
+  auto forget = [this, alive, key](Interpreter* which) {
+    if (alive.expired()) return;
+    for (auto it = spares_.begin(); it != spares_.end(); ++it) {
+      if (it->key == key && it->interpreter.get() == which) {
+        if (it->idle_timer != 0) loop_.CancelTimer(it->idle_timer);
+        spares_.erase(it);
+        return;
+      }
+    }
+  };
+  auto self = std::make_shared<Interpreter*>(nullptr);
+  auto started = Interpreter::Start(
+      supervisor_, *std::move(spec),
+      [forget, self](absl::Status status) {
+        if (!status.ok()) forget(*self);
+      },
+      [forget, self](const std::string&) { forget(*self); });
+  if (!started.ok()) return;
+  *self = started->get();
+  Spare spare{key, std::move(*started), 0};
+  if (options_.idle_timeout.count() > 0) {
+    spare.idle_timer = loop_.AddTimer(options_.idle_timeout, [this, alive, key, which = *self] {
+      if (alive.expired()) return;
+      for (auto it = spares_.begin(); it != spares_.end(); ++it) {
+        if (it->key == key && it->interpreter.get() == which) {
+          it->idle_timer = 0;
+          it->interpreter->Kill("was killed: the spare interpreter was not needed");
+          spares_.erase(it);
+          return;
+        }
+      }
+    });
+  }
+  spares_.push_back(std::move(spare));
 }
 
 void CodeEvalManager::OnReady(const std::string& id, uint64_t generation, absl::Status status) {
@@ -499,28 +598,22 @@ void CodeEvalManager::EvalInContext(EvalRequest request, std::shared_ptr<EvalSin
 
 void CodeEvalManager::EvalOneShot(EvalRequest request, std::shared_ptr<EvalSink> sink,
                                   std::shared_ptr<EvalControl> control) {
-  const Language language = request.setup.language;
-  const std::string path = PathOf(request.setup.env);
-  const std::string program = FindInterpreter(language, path);
-  if (program.empty()) {
-    sink->OnFailed(absl::FailedPreconditionError(
-        absl::StrCat("this sandbox has no ", LanguageName(language), " interpreter (no ",
-                     ProgramName(language), " on PATH=", path,
-                     "): install it in the image, or pick another language")));
+  const std::chrono::milliseconds exit_grace = options_.exit_grace;
+  if (std::shared_ptr<Interpreter> spare = TakeSpare(request.setup)) {
+    control->interpreter_ = spare;
+    spare->Eval(request.code, request.timeout,
+                std::make_shared<OneShotSink>(spare, std::move(sink), exit_grace));
+    control->seq_ = spare->current_seq();
     return;
   }
-  InterpreterSpec spec;
-  spec.language = language;
-  spec.argv = DriverArgv(language, program);
-  spec.env = std::move(request.setup.env);
-  spec.cwd = std::move(request.setup.cwd);
-  spec.start_timeout = options_.start_timeout;
-  spec.interrupt_grace = options_.interrupt_grace;
-  spec.max_display_bytes = options_.max_display_bytes;
+  absl::StatusOr<InterpreterSpec> spec = MakeSpec(request.setup);
+  if (!spec.ok()) {
+    sink->OnFailed(spec.status());
+    return;
+  }
   auto self = std::make_shared<std::weak_ptr<Interpreter>>();
-  const std::chrono::milliseconds exit_grace = options_.exit_grace;
   auto started = Interpreter::Start(
-      supervisor_, std::move(spec),
+      supervisor_, *std::move(spec),
       [self, sink, control, exit_grace, code = std::move(request.code),
        timeout = request.timeout](absl::Status status) {
         std::shared_ptr<Interpreter> interpreter = self->lock();
@@ -543,6 +636,7 @@ void CodeEvalManager::EvalOneShot(EvalRequest request, std::shared_ptr<EvalSink>
     return;
   }
   *self = *started;
+  StartSpare(request.setup);
 }
 
 }  // namespace sagewai::code_eval

@@ -10,7 +10,8 @@
 // never waits behind work it cannot see. A context whose interpreter died
 // stays listed as "dead" (evals get FAILED_PRECONDITION) until it is
 // restarted, deleted or reclaimed. One-shot interpreters do not count
-// against the context cap (the call limit bounds them).
+// against the context cap (the call limit bounds them), nor do spares (see
+// CodeEvalOptions::max_spares).
 #ifndef SAGEWAI_TOOL_RUNNER_CODE_EVAL_MANAGER_H_
 #define SAGEWAI_TOOL_RUNNER_CODE_EVAL_MANAGER_H_
 
@@ -39,6 +40,10 @@ struct CodeEvalOptions {
   // How long a one-shot interpreter may take to exit once its eval is done.
   std::chrono::milliseconds exit_grace{1000};
   size_t max_display_bytes = 32 << 20;
+  // Interpreters kept started and ready, one per distinct set-up (language,
+  // cwd, env) recently used, so that the next context or one-shot eval with
+  // that set-up starts at once. 0: none.
+  size_t max_spares = 2;
 };
 
 // What an interpreter starts with.
@@ -107,8 +112,19 @@ class CodeEvalManager {
   struct Context;
   class ContextSink;
 
+  struct Spare {
+    std::string key;
+    std::shared_ptr<Interpreter> interpreter;
+    EventLoop::TimerId idle_timer = 0;
+  };
+
   bool Post(std::function<void()> fn);
+  absl::StatusOr<InterpreterSpec> MakeSpec(const InterpreterSetup& setup) const;
   absl::Status StartInterpreter(Context& context);
+  static std::string SpareKey(const InterpreterSetup& setup);
+  // A ready interpreter for `setup` (then a replacement is started), or null.
+  std::shared_ptr<Interpreter> TakeSpare(const InterpreterSetup& setup);
+  void StartSpare(const InterpreterSetup& setup);
   Context* NewContext(std::string id, InterpreterSetup setup);
   void OnReady(const std::string& id, uint64_t generation, absl::Status status);
   void OnExit(const std::string& id, uint64_t generation, const std::string& why);
@@ -133,6 +149,7 @@ class CodeEvalManager {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   // Loop thread only.
   std::map<std::string, std::unique_ptr<Context>> contexts_;
+  std::vector<Spare> spares_;
   uint64_t next_generation_ = 1;
 };
 

@@ -253,6 +253,39 @@ TEST_F(ManagerTest, OneShotEvalsStartFreshEachTime) {
   EXPECT_EQ(manager_->size(), 0u);
 }
 
+TEST_F(ManagerTest, SpareInterpretersKeepEachSetUpApart) {
+  if (!Have(Language::kPython)) GTEST_SKIP() << "no python3 on " << kPath;
+  auto create = [this](const std::string& value) {
+    InterpreterSetup setup = Setup(Language::kPython);
+    setup.env.push_back("CHOICE=" + value);
+    std::promise<absl::StatusOr<v1::Context>> p;
+    manager_->Create(setup, "", [&p](absl::StatusOr<v1::Context> c) { p.set_value(c); });
+    auto c = p.get_future().get();
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : v1::Context();
+  };
+  v1::Context a = create("one");
+  std::this_thread::sleep_for(milliseconds(300));  // the spare for "one" gets ready
+  const auto start = std::chrono::steady_clock::now();
+  v1::Context b = create("one");
+  const auto took = std::chrono::steady_clock::now() - start;
+  v1::Context c = create("two");
+  EXPECT_NE(a.pid(), b.pid());
+  EXPECT_LT(took, milliseconds(1000));
+  for (const auto& [context, want] : {std::pair{a, "'one'"}, {b, "'one'"}, {c, "'two'"}}) {
+    EXPECT_EQ(Value(EvalOk(context.context_id(), "import os\nos.environ['CHOICE']")), want);
+    EXPECT_EQ(Value(EvalOk(context.context_id(), "sorted(k for k in globals() if k[:2] != '__')")),
+              "['_', 'os']")
+        << "a spare starts with an empty namespace";
+  }
+  // One-shot evals from spares are fresh too.
+  for (int i = 0; i < 3; ++i) {
+    v1::EvalResult r = EvalOk("", "'seen' in dir()");
+    EXPECT_EQ(Value(r), "False");
+    EvalOk("", "seen = 1");
+  }
+}
+
 TEST_F(ManagerTest, MissingInterpreterIsAFailedPrecondition) {
   std::promise<absl::StatusOr<v1::Context>> p;
   manager_->Create(Setup(Language::kNode, "/nonexistent"), "",

@@ -16,7 +16,6 @@ def _sagewai_driver():
     import _thread
     import binascii
     import builtins
-    import linecache
     import os
     import sys
 
@@ -45,6 +44,13 @@ def _sagewai_driver():
 
     st = State()
     write_lock = _thread.allocate_lock()
+    # Cell sources for tracebacks. linecache costs ~8 ms of imports, so it is
+    # filled when somebody imports it (see ImportHooks), not at start-up.
+    cells = {}
+
+    def register_cells(linecache):
+        for filename, source in cells.items():
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
 
     def encode(v):
         if v is None:
@@ -192,30 +198,39 @@ def _sagewai_driver():
         except Exception as e:
             sys.stderr.write("sagewai: could not capture matplotlib figures: %r\n" % (e,))
 
-    class InlineBackend:
-        """matplotlib's default backend here: Agg, with show() emitting PNGs."""
+    def after_import(name, path, then):
+        spec = path_finder.find_spec(name, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        real_exec = spec.loader.exec_module
+
+        def exec_module(module):
+            real_exec(module)
+            try:
+                then(module)
+            except Exception:
+                pass
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+    def use_inline_backend(matplotlib):
+        matplotlib.rcParams["backend"] = "module://sagewai_inline"
+
+    class ImportHooks:
+        """Fills linecache with the cells when it is imported, and makes
+        matplotlib's default backend Agg with show() emitting PNGs."""
 
         def find_spec(self, name, path=None, target=None):
             # Every import passes here: decide on the name before any work,
             # and import nothing (that would come back here).
             if name == "sagewai_inline":
                 return module_spec(name, self)
-            if name != "matplotlib" or "MPLBACKEND" in os.environ:
-                return None
-            spec = path_finder.find_spec(name, path)
-            if spec is None or spec.loader is None:
-                return spec
-            real_exec = spec.loader.exec_module
-
-            def exec_module(module):
-                real_exec(module)
-                try:
-                    module.rcParams["backend"] = "module://sagewai_inline"
-                except Exception:
-                    pass
-
-            spec.loader.exec_module = exec_module
-            return spec
+            if name == "linecache":
+                return after_import(name, path, register_cells)
+            if name == "matplotlib" and "MPLBACKEND" not in os.environ:
+                return after_import(name, path, use_inline_backend)
+            return None
 
         def create_module(self, spec):
             return None
@@ -234,7 +249,7 @@ def _sagewai_driver():
     module_spec = type(sys.__spec__)
     path_finder = next((f for f in sys.meta_path if getattr(f, "__name__", "") == "PathFinder"), None)
     if path_finder is not None:
-        sys.meta_path.insert(0, InlineBackend())
+        sys.meta_path.insert(0, ImportHooks())
 
     # -------------------------------------------------------------- cells --
 
@@ -290,7 +305,9 @@ def _sagewai_driver():
         st.seq = seq
         st.shown = set()
         filename = "<cell-%d>" % seq
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        cells[filename] = source
+        if "linecache" in sys.modules:
+            register_cells(sys.modules["linecache"])
         error = None
         try:
             try:
