@@ -6,11 +6,15 @@
 
 #include <cerrno>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -142,6 +146,61 @@ const std::string& Exact(const std::string& text, const std::string& bytes) {
   return bytes.empty() ? text : bytes;
 }
 
+// Hashes pieces in order on its own thread, so that hashing overlaps reading
+// the file and sending it. Callers keep each piece's bytes unchanged until
+// Pending() says its hash is done.
+class BackgroundHash {
+ public:
+  BackgroundHash() : thread_([this] { Loop(); }) {}
+  ~BackgroundHash() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Add(const char* data, size_t size) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.emplace_back(data, size);
+    cv_.notify_all();
+  }
+  // Waits until at most `n` pieces are queued or being hashed.
+  void WaitForPending(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() + (busy_ ? 1 : 0) <= n; });
+  }
+  std::string FinishHex() {
+    WaitForPending(0);
+    return hash_.FinishHex();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      auto [data, size] = queue_.front();
+      queue_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      hash_.Update(data, size);
+      lock.lock();
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  Sha256 hash_;  // touched by the thread only, until FinishHex
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<const char*, size_t>> queue_;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class FsSession {
  public:
   FsSession(const Connection& connection, const FsOptions& options)
@@ -230,7 +289,6 @@ int FsSession::Put() {
       return LocalError(absl::StrCat("cannot send ", local, ": it is a directory"));
     }
   }
-  std::unique_ptr<char[]> buf(new char[kChunk]);
   auto context = Context(/*streaming=*/true);
   pb::WriteResponse response;
   auto writer = stub_->Write(context.get(), &response);
@@ -239,26 +297,31 @@ int FsSession::Put() {
   msg.set_mode(options_.mode);
   msg.set_append(options_.append);
   msg.set_create_parents(options_.parents);
-  Sha256 hash;
+  // Two buffers: one is read into and sent while the other may still be
+  // hashing. Each is swapped into the message for Write (no copy).
+  std::string bufs[2];
+  BackgroundHash hash;
   uint64_t sent = 0;
   int read_errno = 0;
-  bool first = true;
-  for (;;) {
-    const ssize_t n = ReadFull(fd, buf.get(), kChunk);
+  for (int i = 0;; ++i) {
+    std::string& buf = bufs[i % 2];
+    hash.WaitForPending(1);  // the hash of what `buf` held is done
+    buf.resize(kChunk);
+    const ssize_t n = ReadFull(fd, buf.data(), kChunk);
     if (n < 0) {
       read_errno = errno;
       break;
     }
-    if (n == 0 && !first) break;
-    msg.set_data(buf.get(), static_cast<size_t>(n));
-    hash.Update(buf.get(), static_cast<size_t>(n));
+    buf.resize(static_cast<size_t>(n));
+    if (n == 0 && i > 0) break;
+    hash.Add(buf.data(), buf.size());
     sent += static_cast<uint64_t>(n);
+    msg.mutable_data()->swap(buf);
+    const bool ok = writer->Write(msg);
+    msg.mutable_data()->swap(buf);
     // A failed Write means the runner ended the call: Finish says why.
-    if (!writer->Write(msg)) break;
-    if (first) {
-      msg.Clear();
-      first = false;
-    }
+    if (!ok) break;
+    if (i == 0) msg.Clear();
     if (static_cast<size_t>(n) < kChunk) break;  // ReadFull stops short only at EOF
   }
   if (fd != STDIN_FILENO) close(fd);
@@ -432,9 +495,21 @@ std::optional<uint32_t> ParseOctalMode(const std::string& text) {
 
 absl::StatusOr<FsOptions> ParseFsArgs(const std::vector<std::string>& args) {
   FsOptions o;
-  if (args.empty())
+  // --addr, --token-file and --timeout may also come before the command.
+  std::vector<std::string> leading;
+  size_t at = 0;
+  while (at < args.size() && args[at].size() > 2 && args[at].rfind("--", 0) == 0 &&
+         args[at] != "--help") {
+    leading.push_back(args[at]);
+    const bool takes_value =
+        args[at] == "--addr" || args[at] == "--token-file" || args[at] == "--timeout";
+    if (takes_value && at + 1 < args.size()) leading.push_back(args[++at]);
+    ++at;
+  }
+  if (at >= args.size()) {
     return absl::InvalidArgumentError("which command? put, cat, ls, stat, mkdir, rm, mv");
-  o.verb = args[0];
+  }
+  o.verb = args[at];
   if (o.verb == "-h" || o.verb == "--help" || o.verb == "help") {
     o.help = true;
     return o;
@@ -452,8 +527,9 @@ absl::StatusOr<FsOptions> ParseFsArgs(const std::vector<std::string>& args) {
   specs.push_back({"token-file", true});
   specs.push_back({"timeout", true});
   specs.push_back({"help", false, 'h'});
-  auto parsed = ParseArgs(std::vector<std::string>(args.begin() + 1, args.end()), specs,
-                          PositionalMode::kInterleaved);
+  std::vector<std::string> rest(args.begin() + static_cast<ptrdiff_t>(at) + 1, args.end());
+  rest.insert(rest.begin(), leading.begin(), leading.end());
+  auto parsed = ParseArgs(rest, specs, PositionalMode::kInterleaved);
   if (!parsed.ok()) return parsed.status();
   if (parsed->Has("help")) {
     o.help = true;

@@ -40,6 +40,12 @@ TEST(FsCommandTest, ParsesEachVerb) {
   EXPECT_EQ(cat->offset, 10u);
   EXPECT_EQ(cat->length, 5u);
 
+  auto leading = ParseFsArgs({"--addr", "unix:///x.sock", "--timeout=3", "stat", "f"});
+  ASSERT_TRUE(leading.ok()) << leading.status();
+  EXPECT_EQ(leading->verb, "stat");
+  EXPECT_EQ(*leading->addr, "unix:///x.sock");
+  EXPECT_EQ(leading->paths, std::vector<std::string>{"f"});
+
   EXPECT_TRUE(ParseFsArgs({"--help"})->help);
   EXPECT_TRUE(ParseFsArgs({"stat", "-h"})->help);
 }

@@ -31,8 +31,10 @@
 // owner, 0644 for a new file. `append` copies the old content into the
 // temporary file first (copy_file_range) and stays atomic. The response
 // carries the SHA-256 of the whole new file and of the bytes sent.
-// Messages are taken one at a time: the next is read from the client while
-// the previous one is on its way to disk (at most two in memory).
+// Messages go to disk one at a time while the next ones are read from the
+// client (at most four messages in memory per call); the data is handed to
+// writeback every 8 MiB, so a large write does not pile up dirty pages and
+// its final fsync is short.
 //
 // List: `depth` levels (default 1, at most 128), sorted pre-order, names
 // relative to the listed directory; symlinks are listed with their target,

@@ -50,6 +50,10 @@ constexpr size_t kDefaultChunk = 1 << 20;
 constexpr size_t kMinChunk = 4 << 10;
 constexpr size_t kMaxChunk = 4 << 20;
 constexpr size_t kDefaultWatchQueue = 4096;
+// Write messages held at once: one being read from the client, one on its
+// way to disk, the rest waiting (so the client is not held up by a slow
+// write()).
+constexpr int kWriteBuffers = 4;
 constexpr size_t kMaxWatchQueue = 1 << 20;
 
 const grpc::Status kCancelled(grpc::StatusCode::CANCELLED, "the call was cancelled");
@@ -320,7 +324,7 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
     }
     // Read the next message while the previous one goes to disk.
     if (reading_ < 0 && !eof_) {
-      for (int i = 0; i < 2; ++i) {
+      for (int i = 0; i < kWriteBuffers; ++i) {
         if (idx_free_[i]) {
           StartReadLocked(i);
           break;
@@ -403,9 +407,10 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
   v1::WriteResponse* response_;
 
   std::mutex mu_;
-  // Two messages: one being read from the client, one on its way to disk.
-  v1::WriteRequest msgs_[2];
-  bool idx_free_[2] = {true, true};
+  // One message being read from the client, one on its way to disk, the
+  // rest read and waiting for the disk.
+  v1::WriteRequest msgs_[kWriteBuffers];
+  bool idx_free_[kWriteBuffers] = {true, true, true, true};
   int reading_ = -1;         // the message being read, or -1
   std::deque<int> pending_;  // read, waiting for the disk
   bool disk_busy_ = false;

@@ -18,6 +18,7 @@ namespace {
 // Linux's own limit on symlinks followed while resolving one path.
 constexpr int kMaxSymlinkHops = 40;
 constexpr int kTempNameTries = 16;
+constexpr uint64_t kWritebackWindow = 8 << 20;
 
 absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
   while (!data.empty()) {
@@ -138,6 +139,7 @@ absl::Status AtomicWriter::CopyOldContent() {
     off += *n;
   }
   appended_old_ = true;
+  end_ = flushed_to_ = *copied;
   return absl::OkStatus();
 }
 
@@ -146,6 +148,21 @@ absl::Status AtomicWriter::Write(absl::string_view data) {
   data_hash_.Update(data);
   if (appended_old_) file_hash_.Update(data);
   bytes_written_ += data.size();
+  end_ += data.size();
+  // Streams to disk as the data comes instead of all at the final fsync:
+  // each full window is handed to writeback, and the window before it is
+  // waited for, so a large write keeps few dirty pages (no stalls in the
+  // kernel's dirty-page throttling) and the fsync at the end is short.
+  while (end_ - flushed_to_ >= kWritebackWindow) {
+    sync_file_range(fd_.get(), static_cast<off64_t>(flushed_to_), kWritebackWindow,
+                    SYNC_FILE_RANGE_WRITE);
+    if (flushed_to_ >= kWritebackWindow) {
+      sync_file_range(
+          fd_.get(), static_cast<off64_t>(flushed_to_ - kWritebackWindow), kWritebackWindow,
+          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    }
+    flushed_to_ += kWritebackWindow;
+  }
   return absl::OkStatus();
 }
 

@@ -88,6 +88,10 @@ class AtomicWriter {
   struct stat old_ {};
   WriteOptions options_;
   uint64_t bytes_written_ = 0;
+  // Where the temporary file ends, and where the data not yet handed to
+  // writeback starts (see Write()).
+  uint64_t end_ = 0;
+  uint64_t flushed_to_ = 0;
   bool appended_old_ = false;
   Sha256 file_hash_;
   Sha256 data_hash_;
