@@ -116,6 +116,8 @@ build_one() {
   [[ -n $url ]] && args+=(--build-arg "SOURCE_URL=$url")
   # shellcheck disable=SC2206  # DOCKER_BUILD_ARGS is a list of words by design
   args+=(${DOCKER_BUILD_ARGS:-})
+  local old_id
+  old_id=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null) || old_id=
   sagewai_log "building $tag from $dockerfile"
   local log
   log=$(mktemp "${TMPDIR:-/tmp}/sagewai-build-$v.XXXXXX.log")
@@ -127,6 +129,23 @@ build_one() {
   fi
   rm -f "$log"
   sagewai_log "built $tag in $((SECONDS - t0)) s, $(image_size "$tag")"
+  if [[ -n $old_id && $old_id != "$(docker image inspect -f '{{.Id}}' "$tag")" ]]; then
+    REPLACED=("$old_id" "${REPLACED[@]}")
+  fi
+}
+
+# Removes the images this run replaced (children first) and all but the
+# newest builder stage, unless something still uses them: otherwise every
+# rebuild would leave a gigabyte behind. `docker rmi` without -f refuses
+# images with children or containers, and ones that got another tag are kept.
+remove_replaced_images() {
+  local id
+  for id in "${REPLACED[@]}"; do
+    [[ $(docker image inspect -f '{{len .RepoTags}}' "$id" 2>/dev/null) == 0 ]] || continue
+    docker rmi "$id" >/dev/null 2>&1 || true
+  done
+  docker images -q --filter dangling=true --filter label=org.sagewai.stage=builder |
+    tail -n +2 | xargs -r docker rmi >/dev/null 2>&1 || true
 }
 
 image_size() {
@@ -180,6 +199,7 @@ if ((rc != 0)); then
   exit "$rc"
 fi
 "$SAGEWAI_ROOT/scripts/ensure-base-image.sh"
+REPLACED=()
 for v in "${variants[@]}"; do
   if [[ $v == byo ]]; then
     build_one byo
@@ -188,3 +208,4 @@ for v in "${variants[@]}"; do
     build_one "$v"
   fi
 done
+remove_replaced_images

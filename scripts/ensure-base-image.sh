@@ -177,7 +177,7 @@ build_with_debootstrap() {
 
   # Security and point-release updates, then one flat layer again.
   docker run --name "$container" "$tmp_tag" bash -ec '
-    export DEBIAN_FRONTEND=noninteractive
+    export DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes
     apt-get update -qq
     apt-get -y -qq upgrade >/dev/null
     apt-get clean

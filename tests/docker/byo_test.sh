@@ -34,5 +34,6 @@ expect_eq "template: README lists the added tool" yes \
   "$(docker run --rm --entrypoint sh "$IMAGE" -c 'grep -q sqlite3 /usr/share/doc/sagewai/README.md && echo yes')"
 expect_eq "static: the image has no package manager or C library" "none" \
   "$(docker run --rm --entrypoint /bin/sh "sandbox-byo-static:$version" -c \
-    'command -v dpkg apt-get rpm apk; ls /lib*/*/libc.so.6 /lib/libc.so* /lib/ld-* 2>/dev/null || echo none')"
+    'ls /usr/bin/dpkg /usr/bin/apt-get /sbin/apk /var/lib/dpkg /lib*/*/libc.so.6 /lib/libc.* /lib/ld-* 2>/dev/null ||
+     echo none')"
 finish
