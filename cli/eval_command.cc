@@ -94,7 +94,8 @@ bool WriteAll(int fd, absl::string_view data) {
   return true;
 }
 
-absl::Status ParseEnv(const std::vector<std::string>& entries, std::map<std::string, std::string>* env) {
+absl::Status ParseEnv(const std::vector<std::string>& entries,
+                      std::map<std::string, std::string>* env) {
   for (const std::string& entry : entries) {
     size_t eq = entry.find('=');
     if (eq == 0 || eq == std::string::npos) {
@@ -236,7 +237,8 @@ int RunEval(const EvalOptions& options, std::string code) {
         if (text.ok()) {
           WriteAll(STDOUT_FILENO, *text);
         } else {
-          fprintf(stderr, "sagewai-sandbox eval: %s\n", std::string(text.status().message()).c_str());
+          fprintf(stderr, "sagewai-sandbox eval: %s\n",
+                  std::string(text.status().message()).c_str());
         }
         break;
       }
@@ -278,7 +280,8 @@ int RunEval(const EvalOptions& options, std::string code) {
             result.context_dead() ? "the interpreter was killed (the context needs a restart)"
                                   : "the code was interrupted");
   } else if (result.context_dead() && !options.context_id.empty()) {
-    fprintf(stderr, "sagewai-sandbox eval: restart the context: sagewai-sandbox context restart %s\n",
+    fprintf(stderr,
+            "sagewai-sandbox eval: restart the context: sagewai-sandbox context restart %s\n",
             options.context_id.c_str());
   }
   return ExitCodeForEvalResult(result);
@@ -298,9 +301,9 @@ std::string FormatTime(int64_t unix_ms) {
 
 absl::StatusOr<EvalOptions> ParseEvalArgs(const std::vector<std::string>& args) {
   static const std::vector<FlagSpec> kSpecs = {
-      {"addr", true},       {"token-file", true}, {"lang", true},       {"context", true},
-      {"timeout", true},    {"cwd", true},        {"env", true, 'e'},   {"output-dir", true},
-      {"help", false, 'h'},
+      {"addr", true},     {"token-file", true}, {"lang", true},
+      {"context", true},  {"timeout", true},    {"cwd", true},
+      {"env", true, 'e'}, {"output-dir", true}, {"help", false, 'h'},
   };
   absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kSpecs, PositionalMode::kStopAtFirst);
   if (!parsed.ok()) return parsed.status();
@@ -330,7 +333,8 @@ absl::StatusOr<EvalOptions> ParseEvalArgs(const std::vector<std::string>& args) 
   }
   if (options.help) return options;
   if (parsed->positionals.empty()) {
-    return absl::InvalidArgumentError("no code given (usage: sagewai-sandbox eval CODE, or - for stdin)");
+    return absl::InvalidArgumentError(
+        "no code given (usage: sagewai-sandbox eval CODE, or - for stdin)");
   }
   options.code = absl::StrJoin(parsed->positionals, " ");
   return options;
@@ -353,7 +357,8 @@ absl::StatusOr<std::string> DisplayPrinter::Save(const std::string& data,
     std::string path = absl::StrCat(dir_, "/eval-output-", next_, ".", extension);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 && errno == EEXIST) continue;
-    if (fd < 0) return absl::InternalError(absl::StrCat("cannot save ", path, ": ", strerror(errno)));
+    if (fd < 0)
+      return absl::InternalError(absl::StrCat("cannot save ", path, ": ", strerror(errno)));
     UniqueFd owner(fd);
     ++next_;
     if (!WriteAll(fd, data)) {
@@ -368,7 +373,8 @@ absl::StatusOr<std::string> DisplayPrinter::Save(const std::string& data,
 absl::StatusOr<std::string> DisplayPrinter::Render(const pb::DisplayOutput& output) {
   const auto& data = output.data();
   std::vector<std::string> saved;
-  for (const char* mime : {"image/png", "image/jpeg", "image/svg+xml", "image/gif", "application/pdf"}) {
+  for (const char* mime :
+       {"image/png", "image/jpeg", "image/svg+xml", "image/gif", "application/pdf"}) {
     auto it = data.find(mime);
     if (it == data.end()) continue;
     absl::StatusOr<std::string> path = Save(it->second, Extension(mime));
@@ -377,7 +383,8 @@ absl::StatusOr<std::string> DisplayPrinter::Render(const pb::DisplayOutput& outp
     break;  // one picture per output is enough
   }
   if (!saved.empty()) return absl::StrCat(absl::StrJoin(saved, "\n"), "\n");
-  for (const char* mime : {"text/plain", "text/markdown", "application/json", "text/html", "text/latex"}) {
+  for (const char* mime :
+       {"text/plain", "text/markdown", "application/json", "text/html", "text/latex"}) {
     auto it = data.find(mime);
     if (it == data.end()) continue;
     std::string text = it->second;
@@ -415,8 +422,8 @@ int RunEvalCommand(const std::vector<std::string>& args) {
 }
 
 int RunContextCommand(const std::vector<std::string>& args) {
-  static const std::vector<FlagSpec> kSpecs = {{"addr", true}, {"token-file", true},
-                                               {"lang", true}, {"cwd", true},
+  static const std::vector<FlagSpec> kSpecs = {{"addr", true},     {"token-file", true},
+                                               {"lang", true},     {"cwd", true},
                                                {"env", true, 'e'}, {"help", false, 'h'}};
   absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kSpecs, PositionalMode::kInterleaved);
   std::map<std::string, std::string> env;

@@ -37,7 +37,8 @@ void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK
 // ------------------------------------------------------------ CollectingSink
 
 bool CollectingSink::OnOutput(OutputStream stream, absl::string_view data) {
-  (stream == OutputStream::kStdout ? out_ : err_).Append(std::string_view(data.data(), data.size()));
+  (stream == OutputStream::kStdout ? out_ : err_)
+      .Append(std::string_view(data.data(), data.size()));
   return true;
 }
 
@@ -153,7 +154,8 @@ void Interpreter::OnSpawned(pid_t pid) {
   });
   if (!watched.ok()) {
     events_.reset();
-    Kill(absl::StrCat("was killed: its control channel cannot be watched (", watched.message(), ")"));
+    Kill(absl::StrCat("was killed: its control channel cannot be watched (", watched.message(),
+                      ")"));
     return;
   }
   start_timer_ = After(spec_.start_timeout, [](Interpreter& self) {
@@ -227,8 +229,8 @@ void Interpreter::HandleLine(absl::string_view line) {
   if (!event.ok()) {
     log::Warn("malformed message from a code-eval driver",
               {{"error", std::string(event.status().message())}, {"pid", pid_}});
-    Kill(absl::StrCat("was killed: it sent a malformed control message (",
-                      event.status().message(), ")"));
+    Kill(absl::StrCat("was killed: it sent a malformed control message (", event.status().message(),
+                      ")"));
     return;
   }
   switch (event->kind) {
@@ -286,7 +288,8 @@ void Interpreter::Send(std::string data) {
 
 void Interpreter::FlushRequests() {
   while (requests_ && outbox_sent_ < outbox_.size()) {
-    ssize_t n = write(requests_.get(), outbox_.data() + outbox_sent_, outbox_.size() - outbox_sent_);
+    ssize_t n =
+        write(requests_.get(), outbox_.data() + outbox_sent_, outbox_.size() - outbox_sent_);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) break;
@@ -306,11 +309,14 @@ void Interpreter::FlushRequests() {
   }
   if (!requests_watched_) {
     std::weak_ptr<Interpreter> weak = weak_from_this();
-    requests_watched_ = loop_.Watch(requests_.get(), EPOLLOUT, [weak](uint32_t) {
-                               if (std::shared_ptr<Interpreter> self = weak.lock()) {
-                                 self->FlushRequests();
-                               }
-                             }).ok();
+    requests_watched_ = loop_
+                            .Watch(requests_.get(), EPOLLOUT,
+                                   [weak](uint32_t) {
+                                     if (std::shared_ptr<Interpreter> self = weak.lock()) {
+                                       self->FlushRequests();
+                                     }
+                                   })
+                            .ok();
   }
 }
 
@@ -319,6 +325,11 @@ void Interpreter::Eval(absl::string_view code, std::chrono::milliseconds timeout
   if (state_ != State::kIdle || closing_) {
     sink->OnFailed(absl::FailedPreconditionError(
         absl::StrCat("the ", name(), " interpreter is not ready for code")));
+    return;
+  }
+  if (spec_.language == Language::kBash && code.find('\0') != absl::string_view::npos) {
+    // bash's `read` drops NUL bytes, which would shift the request framing.
+    sink->OnFailed(absl::InvalidArgumentError("bash code cannot contain NUL bytes"));
     return;
   }
   state_ = State::kBusy;
@@ -393,10 +404,10 @@ void Interpreter::FinishEval(std::optional<ErrorInfo> error, bool dead) {
   CancelTimer(grace_timer_);
   std::shared_ptr<EvalSink> sink = std::move(sink_);
   if (dropped_displays_ > 0) {
-    sink->OnOutput(OutputStream::kStderr,
-                   absl::StrCat("\n[sagewai: ", dropped_displays_,
-                                " display output(s) dropped: more than ", spec_.max_display_bytes,
-                                " bytes of display data in one eval]\n"));
+    sink->OnOutput(
+        OutputStream::kStderr,
+        absl::StrCat("\n[sagewai: ", dropped_displays_, " display output(s) dropped: more than ",
+                     spec_.max_display_bytes, " bytes of display data in one eval]\n"));
   }
   v1::EvalResult result;
   if (error.has_value()) {
@@ -408,8 +419,7 @@ void Interpreter::FinishEval(std::optional<ErrorInfo> error, bool dead) {
   result.set_timed_out(timed_out_);
   result.set_context_dead(dead);
   result.set_duration_ms(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - eval_started_)
-          .count()));
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - eval_started_).count()));
   state_ = dead ? State::kDead : State::kIdle;
   sink->OnResult(std::move(result));
 }

@@ -359,9 +359,10 @@ void CodeEvalManager::OnExit(const std::string& id, uint64_t generation, const s
   if (it == contexts_.end() || it->second->generation != generation) return;
   Context& context = *it->second;
   context.death = why;
-  log::Info("code-eval context died", {{"context_id", id},
-                                       {"language", std::string(LanguageName(context.setup.language))},
-                                       {"why", why}});
+  log::Info("code-eval context died",
+            {{"context_id", id},
+             {"language", std::string(LanguageName(context.setup.language))},
+             {"why", why}});
   ArmIdleTimer(context);
 }
 
@@ -410,8 +411,7 @@ sandbox::v1::Context CodeEvalManager::Describe(const Context& context) const {
   out.set_language(std::string(LanguageName(context.setup.language)));
   out.set_cwd(context.setup.cwd);
   out.set_state(StateName(context.interpreter));
-  if (context.interpreter != nullptr &&
-      context.interpreter->state() != Interpreter::State::kDead) {
+  if (context.interpreter != nullptr && context.interpreter->state() != Interpreter::State::kDead) {
     out.set_pid(context.interpreter->pid());
   }
   out.set_created_unix_ms(context.created_ms);
@@ -445,8 +445,7 @@ void CodeEvalManager::Create(InterpreterSetup setup, std::string id, ContextCall
       auto it = contexts_.find(id);
       if (!status.ok() || it == contexts_.end()) {
         Erase(id);
-        done(status.ok() ? absl::AbortedError("the context was deleted while it started")
-                         : status);
+        done(status.ok() ? absl::AbortedError("the context was deleted while it started") : status);
         return;
       }
       log::Info("code-eval context created",
@@ -461,7 +460,8 @@ void CodeEvalManager::Restart(std::string id, ContextCallback done) {
   auto task = [this, id = std::move(id), done] {
     auto it = contexts_.find(id);
     if (it == contexts_.end()) {
-      done(absl::NotFoundError(absl::StrCat("no context \"", id, "\" (deleted, reclaimed, or never created)")));
+      done(absl::NotFoundError(
+          absl::StrCat("no context \"", id, "\" (deleted, reclaimed, or never created)")));
       return;
     }
     Context& context = *it->second;
@@ -493,7 +493,8 @@ void CodeEvalManager::Delete(std::string id, std::function<void(absl::Status)> d
   auto task = [this, id = std::move(id), done] {
     auto it = contexts_.find(id);
     if (it == contexts_.end()) {
-      done(absl::NotFoundError(absl::StrCat("no context \"", id, "\" (deleted, reclaimed, or never created)")));
+      done(absl::NotFoundError(
+          absl::StrCat("no context \"", id, "\" (deleted, reclaimed, or never created)")));
       return;
     }
     Context& context = *it->second;
@@ -529,7 +530,8 @@ std::shared_ptr<EvalControl> CodeEvalManager::Eval(EvalRequest request,
       EvalInContext(std::move(request), std::move(sink), std::move(control));
     }
   };
-  if (!Post(std::move(task))) sink->OnFailed(absl::UnavailableError("the tool-runner is shutting down"));
+  if (!Post(std::move(task)))
+    sink->OnFailed(absl::UnavailableError("the tool-runner is shutting down"));
   return control;
 }
 
@@ -549,17 +551,17 @@ void CodeEvalManager::EvalInContext(EvalRequest request, std::shared_ptr<EvalSin
       return;
     }
     request.create_missing = false;
-    context->waiters.push_back([this, id, request = std::move(request), sink,
-                                control](absl::Status status) mutable {
-      if (!status.ok()) {
-        Erase(id);
-        sink->OnFailed(status);
-      } else if (control->cancelled_) {
-        sink->OnFailed(absl::CancelledError("the eval was cancelled before it started"));
-      } else {
-        EvalInContext(std::move(request), std::move(sink), std::move(control));
-      }
-    });
+    context->waiters.push_back(
+        [this, id, request = std::move(request), sink, control](absl::Status status) mutable {
+          if (!status.ok()) {
+            Erase(id);
+            sink->OnFailed(status);
+          } else if (control->cancelled_) {
+            sink->OnFailed(absl::CancelledError("the eval was cancelled before it started"));
+          } else {
+            EvalInContext(std::move(request), std::move(sink), std::move(control));
+          }
+        });
     return;
   }
   if (it == contexts_.end()) {
@@ -627,7 +629,8 @@ void CodeEvalManager::EvalOneShot(EvalRequest request, std::shared_ptr<EvalSink>
           return;
         }
         control->interpreter_ = interpreter;
-        interpreter->Eval(code, timeout, std::make_shared<OneShotSink>(interpreter, sink, exit_grace));
+        interpreter->Eval(code, timeout,
+                          std::make_shared<OneShotSink>(interpreter, sink, exit_grace));
         control->seq_ = interpreter->current_seq();
       },
       nullptr);

@@ -74,8 +74,8 @@ class ManagerTest : public ::testing::Test {
     r.context_id = id;
     r.timeout = timeout;
     r.setup = Setup(language);
-    out.control = manager_->Eval(
-        std::move(r), std::make_shared<CollectingSink>(1 << 20, [p](auto res) { p->set_value(res); }));
+    out.control = manager_->Eval(std::move(r), std::make_shared<CollectingSink>(
+                                                   1 << 20, [p](auto res) { p->set_value(res); }));
     return out;
   }
   absl::StatusOr<v1::EvalResult> Eval(const std::string& id, const std::string& code,
@@ -121,10 +121,11 @@ TEST_F(ManagerTest, PythonStateSurvivesAndTrailingExpressionIsTheResult) {
 TEST_F(ManagerTest, OutputAtTheFdLevelIsCapturedPerStream) {
   if (!Have(Language::kPython)) GTEST_SKIP() << "no python3 on " << kPath;
   const std::string id = CreateOk(Language::kPython);
-  v1::EvalResult r = EvalOk(
-      id, "import os, subprocess, sys\nprint('py-out')\nprint('py-err', file=sys.stderr)\n"
-          "os.write(1, b'fd-out\\n')\nos.write(2, b'fd-err\\n')\n"
-          "subprocess.run(['sh', '-c', 'echo sub-out; echo sub-err >&2'])\nNone");
+  v1::EvalResult r =
+      EvalOk(id,
+             "import os, subprocess, sys\nprint('py-out')\nprint('py-err', file=sys.stderr)\n"
+             "os.write(1, b'fd-out\\n')\nos.write(2, b'fd-err\\n')\n"
+             "subprocess.run(['sh', '-c', 'echo sub-out; echo sub-err >&2'])\nNone");
   EXPECT_EQ(r.stdout(), "py-out\nfd-out\nsub-out\n");
   EXPECT_EQ(r.stderr(), "py-err\nfd-err\nsub-err\n");
 }
@@ -186,7 +187,8 @@ TEST_F(ManagerTest, CodeIgnoringSigintIsKilledAndTheContextIsDead) {
 TEST_F(ManagerTest, ACrashedInterpreterIsReportedAndRefusesFurtherEvals) {
   if (!Have(Language::kPython)) GTEST_SKIP() << "no python3 on " << kPath;
   const std::string id = CreateOk(Language::kPython);
-  v1::EvalResult r = EvalOk(id, "import os, signal\nprint('before', flush=True)\nos.kill(os.getpid(), signal.SIGSEGV)");
+  v1::EvalResult r = EvalOk(
+      id, "import os, signal\nprint('before', flush=True)\nos.kill(os.getpid(), signal.SIGSEGV)");
   EXPECT_TRUE(r.context_dead());
   EXPECT_FALSE(r.timed_out());
   EXPECT_EQ(r.stdout(), "before\n");
@@ -304,7 +306,8 @@ TEST_F(ManagerTest, DeleteKillsAndForgets) {
   std::promise<absl::Status> p;
   manager_->Delete(c->context_id(), [&p](absl::Status s) { p.set_value(s); });
   EXPECT_TRUE(p.get_future().get().ok());
-  for (int i = 0; i < 200 && kill(c->pid(), 0) == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  for (int i = 0; i < 200 && kill(c->pid(), 0) == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
   EXPECT_NE(kill(c->pid(), 0), 0) << "the interpreter is gone";
   auto r = Eval(c->context_id(), "1");
   ASSERT_FALSE(r.ok());
@@ -321,13 +324,17 @@ TEST_F(ManagerTest, BashContextKeepsDirectoryAndVariables) {
   v1::EvalResult failed = EvalOk(id, "ls /no/such/dir", Language::kBash);
   EXPECT_EQ(failed.error().name(), "ExitStatus");
   EXPECT_THAT(failed.stderr(), HasSubstr("/no/such/dir"));
-  auto interrupted = Eval(id, "f() { while :; do :; done; }; f; echo not-reached", milliseconds(300),
-                          Language::kBash);
+  auto interrupted = Eval(id, "f() { while :; do :; done; }; f; echo not-reached",
+                          milliseconds(300), Language::kBash);
   ASSERT_TRUE(interrupted.ok()) << interrupted.status();
   EXPECT_TRUE(interrupted->timed_out());
   EXPECT_FALSE(interrupted->context_dead());
   EXPECT_EQ(interrupted->stdout(), "");
   EXPECT_EQ(EvalOk(id, "echo $greeting", Language::kBash).stdout(), "hello\n");
+  auto nul = Eval(id, std::string("echo a\0b", 8), milliseconds(20000), Language::kBash);
+  ASSERT_FALSE(nul.ok());
+  EXPECT_EQ(nul.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(EvalOk(id, "echo still in step", Language::kBash).stdout(), "still in step\n");
 }
 
 TEST_F(ManagerTest, ExitInTheCodeAnswersTheEvalAndEndsTheContext) {

@@ -48,11 +48,12 @@ TEST(ParseDriverEventTest, DoneWithAndWithoutError) {
 }
 
 TEST(ParseDriverEventTest, RefusesMalformedEvents) {
-  for (const char* bad : {"", "[]", "{}", R"({"ev":"nope","seq":1})", R"({"ev":"done"})",
-                          R"({"ev":"done","seq":-1})", R"({"ev":"display","seq":1})",
-                          R"({"ev":"display","seq":1,"data":{"image/png":"@@"},"b64":["image/png"]})",
-                          R"({"ev":"display","seq":1,"data":{"text/plain":5}})",
-                          R"({"ev":"done","seq":1,"error":"x"})"}) {
+  for (const char* bad :
+       {"", "[]", "{}", R"({"ev":"nope","seq":1})", R"({"ev":"done"})", R"({"ev":"done","seq":-1})",
+        R"({"ev":"display","seq":1})",
+        R"({"ev":"display","seq":1,"data":{"image/png":"@@"},"b64":["image/png"]})",
+        R"({"ev":"display","seq":1,"data":{"text/plain":5}})",
+        R"({"ev":"done","seq":1,"error":"x"})"}) {
     EXPECT_FALSE(ParseDriverEvent(bad).ok()) << bad;
   }
 }

@@ -156,8 +156,8 @@ constexpr size_t kResumeBelowBytes = 256 << 10;
 
 class EvalStreamCall final : public grpc::ServerWriteReactor<v1::EvalEvent> {
  public:
-  EvalStreamCall(RunnerContext& ctx, CodeEvalManager& manager,
-                 grpc::CallbackServerContext* context, const v1::EvalRequest* request)
+  EvalStreamCall(RunnerContext& ctx, CodeEvalManager& manager, grpc::CallbackServerContext* context,
+                 const v1::EvalRequest* request)
       : slot_(ctx), call_id_(ctx.CallId(*context)) {
     grpc::Status status = ctx.auth().Check(*context);
     if (status.ok() && !slot_.held()) status = slot_.ExhaustedStatus();
@@ -244,7 +244,8 @@ class EvalStreamCall final : public grpc::ServerWriteReactor<v1::EvalEvent> {
       if (call_->write_failed_ || call_->cancelled_) {
         call_->queue_.clear();
         call_->queued_bytes_ = 0;
-        call_->pending_finish_ = grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled");
+        call_->pending_finish_ =
+            grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled");
       } else {
         call_->EnqueueLocked(std::move(event), 0);
         call_->pending_finish_ = grpc::Status::OK;
@@ -359,11 +360,10 @@ grpc::ServerUnaryReactor* CodeEvalService::RestartContext(grpc::CallbackServerCo
     reactor->Finish(status);
     return reactor;
   }
-  manager_.Restart(request->context_id(),
-                   [reactor, response, call_id, slot](absl::StatusOr<v1::Context> result) {
-                     FinishWithContext(reactor, response, "CodeEval.RestartContext", call_id,
-                                       std::move(result));
-                   });
+  manager_.Restart(request->context_id(), [reactor, response, call_id,
+                                           slot](absl::StatusOr<v1::Context> result) {
+    FinishWithContext(reactor, response, "CodeEval.RestartContext", call_id, std::move(result));
+  });
   return reactor;
 }
 

@@ -45,12 +45,14 @@ class CodeEvalService final : public sagewai::sandbox::v1::CodeEval::CallbackSer
   grpc::ServerWriteReactor<sagewai::sandbox::v1::EvalEvent>* EvalStream(
       grpc::CallbackServerContext* context,
       const sagewai::sandbox::v1::EvalRequest* request) override;
-  grpc::ServerUnaryReactor* DeleteContext(grpc::CallbackServerContext* context,
-                                          const sagewai::sandbox::v1::DeleteContextRequest* request,
-                                          sagewai::sandbox::v1::DeleteContextResponse* response) override;
-  grpc::ServerUnaryReactor* ListContexts(grpc::CallbackServerContext* context,
-                                         const sagewai::sandbox::v1::ListContextsRequest* request,
-                                         sagewai::sandbox::v1::ListContextsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteContext(
+      grpc::CallbackServerContext* context,
+      const sagewai::sandbox::v1::DeleteContextRequest* request,
+      sagewai::sandbox::v1::DeleteContextResponse* response) override;
+  grpc::ServerUnaryReactor* ListContexts(
+      grpc::CallbackServerContext* context,
+      const sagewai::sandbox::v1::ListContextsRequest* request,
+      sagewai::sandbox::v1::ListContextsResponse* response) override;
   grpc::ServerUnaryReactor* RestartContext(
       grpc::CallbackServerContext* context,
       const sagewai::sandbox::v1::RestartContextRequest* request,

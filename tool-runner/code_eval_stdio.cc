@@ -67,10 +67,9 @@ stdio::ToolResult ToStdioResult(const v1::EvalResult& r, absl::Duration timeout)
   }
   out.duration_ms = static_cast<int64_t>(r.duration_ms());
   if (r.timed_out()) {
-    out.error = absl::StrCat("timeout: the code did not finish within ",
-                             absl::FormatDuration(timeout),
-                             r.context_dead() ? "; the interpreter was killed"
-                                              : "; it was interrupted");
+    out.error =
+        absl::StrCat("timeout: the code did not finish within ", absl::FormatDuration(timeout),
+                     r.context_dead() ? "; the interpreter was killed" : "; it was interrupted");
   } else if (r.context_dead()) {
     out.error = absl::StrCat("context_dead: ", r.error().message());
   } else {
@@ -81,43 +80,44 @@ stdio::ToolResult ToStdioResult(const v1::EvalResult& r, absl::Duration timeout)
 
 void RegisterCodeEvalTool(stdio::Dispatcher& dispatcher, code_eval::CodeEvalManager& manager,
                           const StdioToolOptions& options) {
-  dispatcher.Register("code_eval", [&manager, options](const json::Value& args,
-                                                       absl::Duration timeout)
-                                       -> absl::StatusOr<stdio::ToolResult> {
-    const json::Value* code = args.Find("code");
-    if (code == nullptr || !code->is_string()) {
-      return absl::InvalidArgumentError("args.code must be a string");
-    }
-    auto language = OptionalString(args, "language");
-    if (!language.ok()) return language.status();
-    auto context_id = OptionalString(args, "context_id");
-    if (!context_id.ok()) return context_id.status();
-    auto cwd = OptionalString(args, "cwd");
-    if (!cwd.ok()) return cwd.status();
-    auto env = OptionalEnv(args);
-    if (!env.ok()) return env.status();
-    auto setup = MakeInterpreterSetup(*language, *cwd, *env, InheritedToolEnvironment(),
-                                      options.workdir);
-    if (!setup.ok()) return setup.status();
+  dispatcher.Register(
+      "code_eval",
+      [&manager, options](const json::Value& args,
+                          absl::Duration timeout) -> absl::StatusOr<stdio::ToolResult> {
+        const json::Value* code = args.Find("code");
+        if (code == nullptr || !code->is_string()) {
+          return absl::InvalidArgumentError("args.code must be a string");
+        }
+        auto language = OptionalString(args, "language");
+        if (!language.ok()) return language.status();
+        auto context_id = OptionalString(args, "context_id");
+        if (!context_id.ok()) return context_id.status();
+        auto cwd = OptionalString(args, "cwd");
+        if (!cwd.ok()) return cwd.status();
+        auto env = OptionalEnv(args);
+        if (!env.ok()) return env.status();
+        auto setup = MakeInterpreterSetup(*language, *cwd, *env, InheritedToolEnvironment(),
+                                          options.workdir);
+        if (!setup.ok()) return setup.status();
 
-    code_eval::CodeEvalManager::EvalRequest request;
-    request.code = std::string(*code->AsString());
-    request.context_id = *context_id;
-    request.create_missing = true;
-    request.setup = std::move(*setup);
-    request.timeout = std::chrono::milliseconds(absl::ToInt64Milliseconds(timeout));
-    std::promise<absl::StatusOr<v1::EvalResult>> promise;
-    auto sink = std::make_shared<code_eval::CollectingSink>(
-        options.max_output_bytes,
-        [&promise](absl::StatusOr<v1::EvalResult> r) { promise.set_value(std::move(r)); });
-    auto future = promise.get_future();
-    manager.Eval(std::move(request), std::move(sink));
-    absl::StatusOr<v1::EvalResult> result = future.get();
-    // Other errors (no interpreter, a dead or busy context) become a failed
-    // result in the dispatcher: "could not run tool code_eval: ...".
-    if (!result.ok()) return result.status();
-    return ToStdioResult(*result, timeout);
-  });
+        code_eval::CodeEvalManager::EvalRequest request;
+        request.code = std::string(*code->AsString());
+        request.context_id = *context_id;
+        request.create_missing = true;
+        request.setup = std::move(*setup);
+        request.timeout = std::chrono::milliseconds(absl::ToInt64Milliseconds(timeout));
+        std::promise<absl::StatusOr<v1::EvalResult>> promise;
+        auto sink = std::make_shared<code_eval::CollectingSink>(
+            options.max_output_bytes,
+            [&promise](absl::StatusOr<v1::EvalResult> r) { promise.set_value(std::move(r)); });
+        auto future = promise.get_future();
+        manager.Eval(std::move(request), std::move(sink));
+        absl::StatusOr<v1::EvalResult> result = future.get();
+        // Other errors (no interpreter, a dead or busy context) become a failed
+        // result in the dispatcher: "could not run tool code_eval: ...".
+        if (!result.ok()) return result.status();
+        return ToStdioResult(*result, timeout);
+      });
 }
 
 }  // namespace sagewai

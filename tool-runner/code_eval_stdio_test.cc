@@ -34,7 +34,8 @@ TEST(ToStdioResultTest, AnExceptionIsExitCodeOneWithTheTracebackInStderr) {
   r.set_stderr("warning\n");
   r.mutable_error()->set_name("ZeroDivisionError");
   r.mutable_error()->set_message("division by zero");
-  r.mutable_error()->set_traceback("Traceback (most recent call last):\nZeroDivisionError: division by zero\n");
+  r.mutable_error()->set_traceback(
+      "Traceback (most recent call last):\nZeroDivisionError: division by zero\n");
   stdio::ToolResult t = ToStdioResult(r, absl::Seconds(60));
   EXPECT_EQ(t.exit_code, 1);
   EXPECT_EQ(t.stderr_data,

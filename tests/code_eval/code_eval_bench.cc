@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
 
   const std::string py = bench.Create("python");
   if (py.empty()) {
-    std::fprintf(stderr, "code_eval_bench: cannot create a python context (is python3 installed?)\n");
+    std::fprintf(stderr,
+                 "code_eval_bench: cannot create a python context (is python3 installed?)\n");
     return 1;
   }
   rows.push_back(Measure("warm python context: `x = 1`", rounds, 20,
@@ -158,8 +159,9 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     return bench.Eval("", "python", "1 + 1");
   }));
-  rows.push_back(Measure("local `python3 -c pass` (fork/exec/wait, no runner)", few, 2,
-                         [] { return LocalRun({"python3", "-c", "pass"}); }));
+  rows.push_back(Measure("local `python3 -c pass` (fork/exec/wait, no runner)", few, 2, [] {
+    return LocalRun({"python3", "-c", "pass"});
+  }));
   rows.push_back(Measure("CreateContext (python), 0.3 s apart", few, 1, [&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     const auto start = Clock::now();

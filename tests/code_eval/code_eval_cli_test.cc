@@ -26,13 +26,15 @@ struct CliRun {
 };
 
 // Runs the CLI with `args`, feeding `input` on stdin.
-CliRun RunCli(const RunnerProcess& runner, std::vector<std::string> args, const std::string& input = "") {
+CliRun RunCli(const RunnerProcess& runner, std::vector<std::string> args,
+              const std::string& input = "") {
   args.insert(args.begin(), {BinDir() + "/sagewai-sandbox"});
   std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin",
                                   "SAGEWAI_RUNNER_ADDR=" + runner.address(),
                                   "SAGEWAI_RUNNER_TOKEN=" + RunnerOptions{}.token};
   int in[2], out[2], err[2];
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return {};
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+    return {};
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -49,7 +51,8 @@ CliRun RunCli(const RunnerProcess& runner, std::vector<std::string> args, const 
   close(in[0]);
   close(out[1]);
   close(err[1]);
-  if (!input.empty()) EXPECT_EQ(write(in[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+  if (!input.empty())
+    EXPECT_EQ(write(in[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
   close(in[1]);
   CliRun r;
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
@@ -101,12 +104,14 @@ TEST_F(CodeEvalCliTest, ContextsKeepStateAndTheExitCodeTellsTheOutcome) {
   EXPECT_EQ(value.exit_code, 0) << value.err;
   EXPECT_EQ(value.out, "adding\n42\n");
 
-  CliRun raised = RunCli(runner_, {"eval", "--context", id, "-"}, "def f():\n    return 1/0\nf()\n");
+  CliRun raised =
+      RunCli(runner_, {"eval", "--context", id, "-"}, "def f():\n    return 1/0\nf()\n");
   EXPECT_EQ(raised.exit_code, 1);
   EXPECT_THAT(raised.err, HasSubstr("return 1/0"));
   EXPECT_THAT(raised.err, HasSubstr("ZeroDivisionError"));
 
-  CliRun timed_out = RunCli(runner_, {"eval", "--context", id, "--timeout", "0.5", "while True: pass"});
+  CliRun timed_out =
+      RunCli(runner_, {"eval", "--context", id, "--timeout", "0.5", "while True: pass"});
   EXPECT_EQ(timed_out.exit_code, 124);
   EXPECT_THAT(timed_out.err, HasSubstr("interrupted"));
   EXPECT_EQ(RunCli(runner_, {"eval", "--context", id, "x"}).out, "41\n") << "the context survived";
@@ -143,13 +148,14 @@ TEST_F(CodeEvalCliTest, OneShotEvalsAndOtherLanguages) {
 }
 
 TEST_F(CodeEvalCliTest, ImagesAreSavedToFilesItNames) {
-  if (std::system("PATH=/usr/local/bin:/usr/bin:/bin python3 -c 'import matplotlib' 2>/dev/null") != 0) {
+  if (std::system("PATH=/usr/local/bin:/usr/bin:/bin python3 -c 'import matplotlib' 2>/dev/null") !=
+      0) {
     GTEST_SKIP() << "matplotlib is not installed for python3; no image to save";
   }
   const std::string dir = runner_.dir() + "/images";
   ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
   CliRun r = RunCli(runner_, {"eval", "--timeout", "120", "--output-dir", dir,
-                           "import matplotlib.pyplot as plt\nplt.plot([3, 1, 2])\nplt.show()"});
+                              "import matplotlib.pyplot as plt\nplt.plot([3, 1, 2])\nplt.show()"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "[image/png saved to " + dir + "/eval-output-1.png]\n");
   std::ifstream png(dir + "/eval-output-1.png");

@@ -25,11 +25,13 @@ constexpr char kPath[] = "/usr/local/bin:/usr/bin:/bin";
 
 // The runner's tools see kPath (RunnerProcess sets it).
 bool Installed(const std::string& program) {
-  return std::system(("PATH=" + std::string(kPath) + " command -v " + program + " >/dev/null 2>&1").c_str()) == 0;
+  return std::system(("PATH=" + std::string(kPath) + " command -v " + program + " >/dev/null 2>&1")
+                         .c_str()) == 0;
 }
 bool PythonHas(const std::string& module) {
-  return std::system(("PATH=" + std::string(kPath) + " python3 -c 'import " + module +
-                      "' >/dev/null 2>&1").c_str()) == 0;
+  return std::system(
+             ("PATH=" + std::string(kPath) + " python3 -c 'import " + module + "' >/dev/null 2>&1")
+                 .c_str()) == 0;
 }
 
 class CodeEvalTest : public ::testing::Test {
@@ -48,7 +50,8 @@ class CodeEvalTest : public ::testing::Test {
     v1::Context out;
     auto ctx = runner_->Context();
     grpc::Status st = stub_->CreateContext(ctx.get(), req, &out);
-    if (!st.ok()) return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+    if (!st.ok())
+      return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
     return out;
   }
   std::string Create(const std::string& language = "python") {
@@ -319,7 +322,9 @@ TEST_F(CodeEvalTest, EvalStreamSendsOutputAsItHappens) {
   const std::string id = Create();
   v1::EvalRequest req;
   req.set_context_id(id);
-  req.set_code("import sys, time\nprint('first')\ntime.sleep(0.5)\ndisplay('shown')\nprint('oops', file=sys.stderr)\n'done'");
+  req.set_code(
+      "import sys, time\nprint('first')\ntime.sleep(0.5)\ndisplay('shown')\nprint('oops', "
+      "file=sys.stderr)\n'done'");
   req.set_timeout_ms(20000);
   auto ctx = runner_->Context();
   auto reader = stub_->EvalStream(ctx.get(), req);
@@ -369,7 +374,8 @@ TEST_F(CodeEvalTest, EvalStreamSendsOutputAsItHappens) {
 TEST_F(CodeEvalTest, NodeContextsWhenNodeIsInstalled) {
   if (!Installed("node")) GTEST_SKIP() << "node is not installed on " << kPath;
   const std::string id = Create("node");
-  EvalOk(id, "let items = [1, 2, 3]; function total() { return items.reduce((a, b) => a + b, 0); }");
+  EvalOk(id,
+         "let items = [1, 2, 3]; function total() { return items.reduce((a, b) => a + b, 0); }");
   v1::EvalResult r = EvalOk(id, "console.log('adding'); items.push(4); total()");
   EXPECT_EQ(r.stdout(), "adding\n");
   EXPECT_EQ(Value(r), "10");
@@ -468,7 +474,8 @@ TEST_F(CodeEvalLimitsTest, IdleContextsAreReclaimed) {
   EXPECT_TRUE(List().empty());
   v1::EvalResult r;
   EXPECT_EQ(Eval(c->context_id(), "1", &r).error_code(), grpc::StatusCode::NOT_FOUND);
-  for (int i = 0; i < 100 && kill(c->pid(), 0) == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  for (int i = 0; i < 100 && kill(c->pid(), 0) == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
   EXPECT_NE(kill(c->pid(), 0), 0) << "the reclaimed interpreter is gone";
   EXPECT_THAT(runner_->ReadLog(), HasSubstr("reclaiming an idle code-eval context"));
 }

@@ -55,8 +55,8 @@ std::string RunStdio(const std::string& input, const std::vector<std::string>& e
 
 std::string Request(int id, const std::string& args) {
   return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
-         R"(,"method":"exec","params":{"tool":"code_eval","args":)" + args +
-         R"(,"call_id":"e)" + std::to_string(id) + R"(","timeout_s":30}})" + "\n";
+         R"(,"method":"exec","params":{"tool":"code_eval","args":)" + args + R"(,"call_id":"e)" +
+         std::to_string(id) + R"(","timeout_s":30}})" + "\n";
 }
 
 TEST(CodeEvalStdioModeTest, StateInANamedContextAndTheWorkersResultShape) {
