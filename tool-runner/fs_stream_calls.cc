@@ -146,7 +146,10 @@ class ReadCall final : public grpc::ServerWriteReactor<v1::ReadChunk> {
       finish_.UnlockAndRun(this, lock);
       return;
     }
-    file_ = std::move(file->fd);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      file_ = std::move(file->fd);
+    }
     ReadChunk();
   }
 
@@ -215,7 +218,7 @@ class ReadCall final : public grpc::ServerWriteReactor<v1::ReadChunk> {
   Clock::time_point started_;
   std::string path_;
   size_t chunk_ = kDefaultChunk;
-  UniqueFd file_;  // set once by the first pool task, then read-only
+  UniqueFd file_;  // set once (under mu_) by the first pool task
 
   std::mutex mu_;
   v1::ReadChunk chunks_[2];

@@ -73,6 +73,19 @@ TEST(FsWriteTest, ExistingFilesKeepTheirModeUnlessOneIsGiven) {
   EXPECT_EQ(WriteWhole(dir / "f", "x", o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(FsWriteTest, ExistingFilesKeepTheirOwnerWhenTheRunnerMaySetIt) {
+  if (geteuid() != 0) GTEST_SKIP() << "only root may give a file to another user";
+  TempDir dir;
+  WriteFile(dir / "f", "old");
+  ASSERT_EQ(chown((dir / "f").c_str(), 65534, 65534), 0);
+  ASSERT_TRUE(WriteWhole(dir / "f", "new").ok());
+  struct stat st;
+  ASSERT_EQ(stat((dir / "f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  EXPECT_EQ(st.st_gid, 65534u);
+  EXPECT_EQ(testing::ReadFile(dir / "f"), "new");
+}
+
 TEST(FsWriteTest, AppendKeepsTheOldContentAndHashesTheWholeFile) {
   TempDir dir;
   WriteFile(dir / "log", "line1\n");
