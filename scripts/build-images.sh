@@ -65,7 +65,7 @@ inputs_of() {
   if [[ -n $p ]]; then
     inputs_of "$p"
   else
-    echo CMakeLists.txt cmake proto common entrypoint tool-runner scripts/install-deps.sh .dockerignore
+    echo CMakeLists.txt cmake proto common entrypoint tool-runner cli scripts/install-deps.sh .dockerignore
   fi
   case $v in
     byo | byo-static) echo dockerfiles/byo ;;

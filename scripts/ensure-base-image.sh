@@ -88,8 +88,11 @@ install_tools() {
   [[ -r /usr/share/keyrings/debian-archive-keyring.gpg ]] || need+=(debian-archive-keyring)
   ((${#need[@]} == 0)) && return 0
   sagewai_log "installing ${need[*]}"
-  sagewai_apt_get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
-    sagewai_die "apt-get could not install ${need[*]}"
+  if ! sagewai_apt_get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1; then
+    sagewai_apt_get update -qq >/dev/null 2>&1 || true
+    sagewai_apt_get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+      sagewai_die "apt-get could not install ${need[*]}"
+  fi
 }
 
 # Writes the apt and dpkg configuration of a slim image into rootfs $1.

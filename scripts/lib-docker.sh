@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers shared by the image scripts and the Docker smoke tests.
 # Source it; it defines functions and a few variables and changes nothing else.
 

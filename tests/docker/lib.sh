@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the Docker smoke tests: engine and image set-up, containers that
 # are removed on exit, the JSON-RPC stdio call of the existing worker, and
 # assertions. Source it first thing; it exits 77 (skip) when no engine can be
@@ -13,9 +14,9 @@ SAGEWAI_LOG_PREFIX=$(basename "$0" .sh)
 # (what `sagewai-sandbox start`/`validate` use): the worker's plus exactly the
 # capabilities the entrypoint needs to drop to the agent user.
 WORKER_OPTS=(--cap-drop ALL --security-opt no-new-privileges --read-only
-  --tmpfs /tmp:rw,noexec,nosuid --network none --pids-limit 128)
+  --tmpfs "/tmp:rw,noexec,nosuid" --network none --pids-limit 128)
 PRODUCTION_OPTS=(--cap-drop ALL --cap-add SETUID --cap-add SETGID --cap-add SETPCAP
-  --security-opt no-new-privileges --read-only --tmpfs /tmp:rw,noexec,nosuid
+  --security-opt no-new-privileges --read-only --tmpfs "/tmp:rw,noexec,nosuid"
   --network none --pids-limit 128)
 
 FAILURES=0
