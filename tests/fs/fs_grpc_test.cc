@@ -475,8 +475,10 @@ TEST_F(FsGrpcTest, ShutdownEndsRunningWatchesAtOnce) {
     ended_at_ms =
         std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - killed).count();
   });
-  const int exit_status = runner_->Stop();
+  milliseconds took;
+  const int exit_status = runner_->Stop(&took);
   watcher.join();
+  EXPECT_LT(took, milliseconds(1500)) << "an open Watch held the shutdown";
   EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0) << exit_status;
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_LT(ended_at_ms, 1000) << "the Watch did not end promptly at shutdown";
