@@ -61,13 +61,18 @@
 // wait for a slow client (the excess is dropped). Consecutive MODIFY events
 // of one path that wait in the queue are merged. The stream ends when the
 // client cancels, when the watched directory is deleted or moved (after
-// that event; status OK), or when the runner shuts down (UNAVAILABLE).
+// that event; status OK), or when the runner shuts down (UNAVAILABLE). The
+// response headers go out once the watch is in place: a client that waits
+// for them (grpcio `initial_metadata()`, C++ `WaitForInitialMetadata()`)
+// misses nothing that happens after. Each Watch is one inotify instance
+// (the kernel allows 128 per user by default: beyond, RESOURCE_EXHAUSTED).
 //
-// Threads. Blocking file work runs on a small I/O pool (kIoThreads threads,
-// started on demand and ended when idle), never on gRPC's callback
-// threads; inotify is read on the supervisor's event-loop thread. Every
-// call checks the bearer token and takes a call slot (RESOURCE_EXHAUSTED
-// when none is left); a Watch holds its slot while it runs.
+// Threads. Blocking file work runs on a small I/O pool (kIoThreads threads
+// named "sagewai-fs-io", started on demand and ended after 10 s idle),
+// never on gRPC's callback threads; inotify is read on the supervisor's
+// event-loop thread. Every call checks the bearer token and takes a call
+// slot (RESOURCE_EXHAUSTED when none is left); a Watch holds its slot while
+// it runs.
 #ifndef SAGEWAI_TOOL_RUNNER_FS_SERVICE_H_
 #define SAGEWAI_TOOL_RUNNER_FS_SERVICE_H_
 
