@@ -107,6 +107,8 @@ __attribute__((target("sha,sse4.1,ssse3"))) void Sha256BlocksShaNi(uint32_t stat
     const __m128i abef_saved = state0;
     const __m128i cdgh_saved = state1;
     __m128i w[4];
+    // Unrolled, w[] lives in registers.
+#pragma GCC unroll 16
     for (int group = 0; group < 16; ++group) {
       __m128i& cur = w[group & 3];
       if (group < 4) {
