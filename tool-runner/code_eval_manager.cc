@@ -366,10 +366,15 @@ void CodeEvalManager::OnExit(const std::string& id, uint64_t generation, const s
   ArmIdleTimer(context);
 }
 
-void CodeEvalManager::FailWaiters(Context& context, const absl::Status& status) {
+std::vector<std::function<void(absl::Status)>> CodeEvalManager::TakeWaiters(Context& context) {
   std::vector<std::function<void(absl::Status)>> waiters = std::move(context.waiters);
   context.waiters.clear();
-  for (auto& waiter : waiters) waiter(status);
+  return waiters;
+}
+
+bool CodeEvalManager::IsCurrent(const std::string& id, uint64_t generation) const {
+  auto it = contexts_.find(id);
+  return it != contexts_.end() && it->second->generation == generation;
 }
 
 void CodeEvalManager::Touch(Context& context) { context.last_used_ms = UnixMillis(); }
@@ -441,16 +446,23 @@ void CodeEvalManager::Create(InterpreterSetup setup, std::string id, ContextCall
       done(started);
       return;
     }
-    context->waiters.push_back([this, id, done](absl::Status status) {
-      auto it = contexts_.find(id);
-      if (!status.ok() || it == contexts_.end()) {
-        Erase(id);
-        done(status.ok() ? absl::AbortedError("the context was deleted while it started") : status);
+    const uint64_t generation = context->generation;
+    context->waiters.push_back([this, id, generation, done](absl::Status status) {
+      // A restart or delete meanwhile made the context someone else's.
+      if (!IsCurrent(id, generation)) {
+        done(status.ok() ? absl::AbortedError("the context was restarted or deleted as it started")
+                         : status);
         return;
       }
+      if (!status.ok()) {
+        Erase(id);
+        done(status);
+        return;
+      }
+      const Context& created = *contexts_.at(id);
       log::Info("code-eval context created",
-                {{"context_id", id}, {"pid", it->second->interpreter->pid()}});
-      done(Describe(*it->second));
+                {{"context_id", id}, {"pid", created.interpreter->pid()}});
+      done(Describe(created));
     });
   };
   if (!Post(std::move(task))) done(absl::UnavailableError("the tool-runner is shutting down"));
@@ -465,16 +477,26 @@ void CodeEvalManager::Restart(std::string id, ContextCallback done) {
       return;
     }
     Context& context = *it->second;
-    FailWaiters(context, absl::AbortedError("the context was restarted before it was ready"));
+    auto earlier = TakeWaiters(context);
     if (context.interpreter != nullptr) {
       context.interpreter->Kill("was killed: the context was restarted");
     }
-    if (absl::Status started = StartInterpreter(context); !started.ok()) {
-      ArmIdleTimer(context);
+    absl::Status started = StartInterpreter(context);  // a new generation
+    if (!started.ok()) ArmIdleTimer(context);
+    // They may run code of their own; `context` is not touched after this.
+    for (auto& waiter : earlier) {
+      waiter(absl::AbortedError("the context was restarted before it was ready"));
+    }
+    if (!started.ok()) {
       done(started);
       return;
     }
-    context.waiters.push_back([this, id, done](absl::Status status) {
+    auto again = contexts_.find(id);
+    if (again == contexts_.end()) {
+      done(absl::AbortedError("the context was deleted while it restarted"));
+      return;
+    }
+    again->second->waiters.push_back([this, id, done](absl::Status status) {
       auto it = contexts_.find(id);
       if (!status.ok()) {
         if (it != contexts_.end()) ArmIdleTimer(*it->second);
@@ -498,11 +520,14 @@ void CodeEvalManager::Delete(std::string id, std::function<void(absl::Status)> d
       return;
     }
     Context& context = *it->second;
-    FailWaiters(context, absl::AbortedError("the context was deleted before it was ready"));
+    auto earlier = TakeWaiters(context);
     if (context.interpreter != nullptr) {
       context.interpreter->Kill("was killed: the context was deleted");
     }
     Erase(id);
+    for (auto& waiter : earlier) {
+      waiter(absl::AbortedError("the context was deleted before it was ready"));
+    }
     done(absl::OkStatus());
   };
   if (!Post(std::move(task))) done(absl::UnavailableError("the tool-runner is shutting down"));
@@ -551,17 +576,18 @@ void CodeEvalManager::EvalInContext(EvalRequest request, std::shared_ptr<EvalSin
       return;
     }
     request.create_missing = false;
-    context->waiters.push_back(
-        [this, id, request = std::move(request), sink, control](absl::Status status) mutable {
-          if (!status.ok()) {
-            Erase(id);
-            sink->OnFailed(status);
-          } else if (control->cancelled_) {
-            sink->OnFailed(absl::CancelledError("the eval was cancelled before it started"));
-          } else {
-            EvalInContext(std::move(request), std::move(sink), std::move(control));
-          }
-        });
+    const uint64_t generation = context->generation;
+    context->waiters.push_back([this, id, generation, request = std::move(request), sink,
+                                control](absl::Status status) mutable {
+      if (!status.ok()) {
+        if (IsCurrent(id, generation)) Erase(id);
+        sink->OnFailed(status);
+      } else if (control->cancelled_) {
+        sink->OnFailed(absl::CancelledError("the eval was cancelled before it started"));
+      } else {
+        EvalInContext(std::move(request), std::move(sink), std::move(control));
+      }
+    });
     return;
   }
   if (it == contexts_.end()) {

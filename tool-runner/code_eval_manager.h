@@ -136,7 +136,9 @@ class CodeEvalManager {
   void OnIdle(const std::string& id);
   void Touch(Context& context);
   void ArmIdleTimer(Context& context);
-  static void FailWaiters(Context& context, const absl::Status& status);
+  static std::vector<std::function<void(absl::Status)>> TakeWaiters(Context& context);
+  // The context `id` exists and still runs the interpreter of `generation`.
+  bool IsCurrent(const std::string& id, uint64_t generation) const;
   void Erase(const std::string& id);
   absl::Status CheckCap() const;
   sandbox::v1::Context Describe(const Context& context) const;

@@ -288,6 +288,31 @@ TEST_F(ManagerTest, SpareInterpretersKeepEachSetUpApart) {
   }
 }
 
+TEST_F(ManagerTest, DeleteOrRestartWhileStartingAnswersEveryCaller) {
+  if (!Have(Language::kBash)) GTEST_SKIP() << "no bash on " << kPath;
+  std::promise<absl::StatusOr<v1::Context>> created, restarted, created2;
+  std::promise<absl::Status> deleted;
+  manager_->Create(Setup(Language::kBash), "gone", [&](auto c) { created.set_value(c); });
+  manager_->Delete("gone", [&](absl::Status s) { deleted.set_value(s); });
+  EXPECT_TRUE(deleted.get_future().get().ok());
+  auto c = created.get_future().get();
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kAborted);
+
+  manager_->Create(Setup(Language::kBash), "again", [&](auto c) { created2.set_value(c); });
+  manager_->Restart("again", [&](auto c) { restarted.set_value(c); });
+  auto first = created2.get_future().get();
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kAborted);
+  auto second = restarted.get_future().get();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->state(), "idle");
+  auto listed = List();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].context_id(), "again");
+  EXPECT_EQ(EvalOk("again", "echo ok", Language::kBash).stdout(), "ok\n");
+}
+
 TEST_F(ManagerTest, MissingInterpreterIsAFailedPrecondition) {
   std::promise<absl::StatusOr<v1::Context>> p;
   manager_->Create(Setup(Language::kNode, "/nonexistent"), "",

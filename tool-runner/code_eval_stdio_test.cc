@@ -99,7 +99,9 @@ class CodeEvalToolTest : public ::testing::Test {
 };
 
 TEST_F(CodeEvalToolTest, NamedContextsKeepStateBetweenCalls) {
-  if (code_eval::FindInterpreter(code_eval::Language::kPython, getenv("PATH")).empty()) {
+  const char* path = getenv("PATH");
+  if (code_eval::FindInterpreter(code_eval::Language::kPython, path != nullptr ? path : "")
+          .empty()) {
     GTEST_SKIP() << "no python3 on PATH";
   }
   json::Value a = Call(R"({"language":"python","code":"x = 41","context_id":"main"})");
