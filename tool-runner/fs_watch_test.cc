@@ -1,5 +1,6 @@
 #include "tool-runner/fs_watch.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -117,6 +118,32 @@ TEST(FsWatchTest, DeletingTheRootEndsTheWatch) {
   rmdir(root.c_str());
   Collect(**w, v1::WatchEvent::KIND_DELETE, root);
   EXPECT_TRUE((*w)->root_gone());
+}
+
+TEST(FsWatchTest, AKernelQueueOverflowIsReported) {
+  long max_events = 0;
+  if (FILE* f = fopen("/proc/sys/fs/inotify/max_queued_events", "re")) {
+    if (fscanf(f, "%ld", &max_events) != 1) max_events = 0;
+    fclose(f);
+  }
+  if (max_events <= 0 || max_events > 100000) {
+    GTEST_SKIP() << "fs.inotify.max_queued_events is " << max_events
+                 << ": too many events to overflow it in a test";
+  }
+  TempDir dir;
+  auto w = TreeWatch::Create(dir.path(), false);
+  ASSERT_TRUE(w.ok());
+  // More events than the kernel queues, none read meanwhile.
+  for (long i = 0; i <= max_events + 10; ++i) {
+    int fd = open((dir / ("f" + std::to_string(i))).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  std::vector<v1::WatchEvent> events;
+  ASSERT_TRUE((*w)->ReadEvents(&events).ok());
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().kind(), v1::WatchEvent::KIND_OVERFLOW);
+  EXPECT_EQ(events.back().path(), dir.path());
 }
 
 TEST(FsWatchTest, RefusesFilesAndMissingPaths) {
