@@ -21,6 +21,8 @@ namespace sagewai::cli {
 inline constexpr char kAddrEnv[] = "SAGEWAI_RUNNER_ADDR";
 inline constexpr char kTokenEnv[] = "SAGEWAI_RUNNER_TOKEN";
 inline constexpr char kDefaultAddress[] = "unix:///run/sagewai/tool-runner.sock";
+// A sandbox id, used when neither --sandbox, --addr nor --token-file is given.
+inline constexpr char kSandboxEnv[] = "SAGEWAI_SANDBOX";
 
 struct Address {
   enum class Kind { kUnix, kTcp };
@@ -117,9 +119,41 @@ class Connection {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
-// Builds a Connection from --addr / --token-file (either may be absent) and
-// the environment, and prints token warnings on stderr. On failure returns
-// null and fills `error` (usage for a bad address, config for a bad token).
+// How to reach the runner of a sandbox that `sagewai-sandbox start` made.
+struct SandboxEndpoint {
+  std::string id;
+  std::string address;     // "unix:///…/tool-runner.sock"
+  std::string token_file;  // 0600, beside the socket directory
+  std::string container;   // the container id, when known
+};
+
+// Looks the sandbox up in its state directory under SandboxStateRoot(), else
+// asks the engine for the container labelled sagewai.sandbox_id=ID and
+// follows its sagewai.state_dir label (a sandbox another user's `start`
+// made). NotFound names `sagewai-sandbox list`; FailedPrecondition when the
+// sandbox has no runner socket on this host (the worker's docker exec path).
+absl::StatusOr<SandboxEndpoint> ResolveSandbox(const std::string& id,
+                                               const std::string& docker = "docker");
+
+// The --sandbox ID option of every subcommand that talks to a runner: takes
+// `--sandbox ID` / `--sandbox=ID` out of the options in `args` and returns
+// ID. Options end at "--"; with `stop_at_positional` also at the first word
+// that is neither an option nor the value of one of `value_flags` (names
+// without "--"), so that a command's own arguments stay untouched.
+// InvalidArgument when it is given twice or without a value.
+absl::StatusOr<std::optional<std::string>> ExtractSandboxFlag(
+    std::vector<std::string>* args, bool stop_at_positional = false,
+    const std::vector<std::string>& value_flags = {});
+
+// Records the --sandbox option for ConnectFromFlags (main() calls it).
+void SetSandboxFlag(std::optional<std::string> id);
+
+// Builds a Connection from --sandbox (SetSandboxFlag), --addr / --token-file
+// (either may be absent) and the environment ($SAGEWAI_SANDBOX when none of
+// the three is given, else $SAGEWAI_RUNNER_ADDR / $SAGEWAI_RUNNER_TOKEN), and
+// prints token warnings on stderr. On failure returns null and fills `error`
+// (usage for a bad address or --sandbox with --addr, config for a bad token,
+// unavailable for an unknown sandbox).
 std::unique_ptr<Connection> ConnectFromFlags(const std::optional<std::string>& addr_flag,
                                              const std::optional<std::string>& token_file,
                                              CliError* error);

@@ -12,6 +12,7 @@ namespace sagewai::cli {
 
 std::vector<std::string> BuildRunArgs(const ContainerSpec& spec) {
   std::vector<std::string> args = {"run", "--detach", "--name", spec.name};
+  if (spec.no_pull) args.insert(args.end(), {"--pull", "never"});
   if (!spec.runtime.empty()) args.insert(args.end(), {"--runtime", spec.runtime});
   for (const std::string& label : spec.labels) args.insert(args.end(), {"--label", label});
   args.insert(args.end(), {
@@ -29,19 +30,25 @@ std::vector<std::string> BuildRunArgs(const ContainerSpec& spec) {
                               "--tmpfs",
                               "/tmp:rw,noexec,nosuid,size=64m",
                               "--network",
-                              "none",
+                              spec.network,
                               "--pids-limit",
-                              "256",
+                              absl::StrCat(spec.pids_limit),
                               "--memory",
-                              "1g",
+                              spec.memory,
                               "--cpus",
-                              "1",
+                              spec.cpus,
                           });
   // --mount (not -v): a path with ':' or ',' cannot be misread, and a
   // missing source is an error instead of a new root-owned directory.
   if (!spec.workspace_dir.empty()) {
     args.insert(args.end(), {"--mount", absl::StrCat("type=bind,source=", spec.workspace_dir,
                                                      ",target=/workspace")});
+  } else if (spec.workspace_tmpfs_bytes > 0) {
+    // Executable (scripts in the workspace must run), owned by the agent
+    // user; the size is a hard limit.
+    args.insert(args.end(), {"--tmpfs", absl::StrCat("/workspace:rw,exec,nosuid,nodev,size=",
+                                                     spec.workspace_tmpfs_bytes,
+                                                     ",uid=1000,gid=1000,mode=0770")});
   }
   if (!spec.socket_dir.empty()) {
     args.insert(args.end(), {"--mount", absl::StrCat("type=bind,source=", spec.socket_dir,

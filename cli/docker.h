@@ -4,6 +4,7 @@
 #define SAGEWAI_CLI_DOCKER_H_
 
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ struct ContainerSpec {
   std::string runtime;
   // Host directory mounted read-write at /workspace.
   std::string workspace_dir;
+  // When non-zero and there is no workspace_dir: /workspace is a tmpfs of
+  // this many bytes owned by the agent user (a hard size limit: writes past
+  // it fail with ENOSPC).
+  int64_t workspace_tmpfs_bytes = 0;
   // Host directory mounted at /run/sagewai, where the runner puts its socket.
   std::string socket_dir;
   // Passed as bare `-e NAME`: docker takes each value from its own
@@ -29,11 +34,19 @@ struct ContainerSpec {
   std::vector<std::string> env_names;
   // "key=value" labels.
   std::vector<std::string> labels;
+  // Limits; the defaults are what validate and the worker use.
+  std::string network = "none";
+  std::string cpus = "1";
+  std::string memory = "1g";
+  int pids_limit = 256;
+  // Never pull implicitly (`--pull never`): a missing image is an error the
+  // caller explains, instead of a slow or hanging pull inside `docker run`.
+  bool no_pull = false;
 };
 
 // Everything after "docker": `run -d --name ... IMAGE` with --cap-drop ALL,
 // --cap-add SETUID/SETGID/SETPCAP, no-new-privileges, --read-only, a noexec
-// /tmp tmpfs, --network none and pid/memory/cpu limits.
+// /tmp tmpfs, the spec's network (default none) and pid/memory/cpu limits.
 std::vector<std::string> BuildRunArgs(const ContainerSpec& spec);
 
 // What `docker image inspect` tells about a local image.

@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "cli/connection.h"
 #include "cli/eval_command.h"
 #include "cli/exec_command.h"
 #include "cli/exit_codes.h"
 #include "cli/fs_command.h"
 #include "cli/info_command.h"
+#include "cli/sandbox_commands.h"
 #include "cli/validate_command.h"
 
 namespace {
@@ -28,6 +30,12 @@ Commands:
   context   create, list, delete or restart eval contexts
   info      show the runner's version, user, capabilities and limits
   validate  check that an image works as a Sagewai sandbox
+  start     start a sandbox (Docker) with the production settings
+  stop      stop and remove sandboxes
+  run       start a sandbox, run one command in it, remove it
+  list      list the sandboxes on this engine
+  reap      remove sandboxes older than an age (not those in use)
+  doctor    check what start needs (engine, runtimes, cgroups, image)
   help      show help for a command: sagewai-sandbox help exec
 
 Options:
@@ -36,12 +44,15 @@ Options:
 
 Runner address: --addr, else $SAGEWAI_RUNNER_ADDR, else
 unix:///run/sagewai/tool-runner.sock. Token: --token-file, else
-$SAGEWAI_RUNNER_TOKEN.
+$SAGEWAI_RUNNER_TOKEN. Or --sandbox ID (else $SAGEWAI_SANDBOX) for a sandbox
+made by start: its socket and token file.
 )";
 
 int Help(const std::string& command) {
   if (command.empty()) {
     fputs(kHelp, stdout);
+  } else if (const char* help = sagewai::cli::LifecycleHelp(command)) {
+    fputs(help, stdout);
   } else if (command == "exec") {
     fputs(sagewai::cli::kExecHelp, stdout);
   } else if (command == "eval") {
@@ -54,8 +65,8 @@ int Help(const std::string& command) {
     fputs(sagewai::cli::kValidateHelp, stdout);
   } else {
     fprintf(stderr,
-            "sagewai-sandbox: no command \"%s\" (commands: exec, eval, context, info, "
-            "validate)\n",
+            "sagewai-sandbox: no command \"%s\" (commands: exec, fs, eval, context, info, "
+            "validate, start, stop, run, list, reap, doctor)\n",
             command.c_str());
     return sagewai::cli::kExitUsage;
   }
@@ -80,6 +91,20 @@ int main(int argc, char** argv) {
   }
   if (command == "-h" || command == "--help") return Help("");
   if (command == "help") return Help(rest.empty() ? "" : rest[0]);
+  if (command == "exec" || command == "fs" || command == "eval" || command == "context" ||
+      command == "info") {
+    // --sandbox ID works for every command that talks to a runner; exec's own
+    // command line (after the first word that is not an option) is left alone.
+    auto sandbox = sagewai::cli::ExtractSandboxFlag(
+        &rest, command == "exec", {"addr", "token-file", "env", "e", "cwd", "timeout"});
+    if (!sandbox.ok()) {
+      fprintf(stderr, "sagewai-sandbox %s: %s\n", command.c_str(),
+              std::string(sandbox.status().message()).c_str());
+      return sagewai::cli::kExitUsage;
+    }
+    sagewai::cli::SetSandboxFlag(*sandbox);
+  }
+  if (int code = 0; sagewai::cli::RunLifecycleCommand(command, rest, &code)) return code;
   if (command == "exec") return sagewai::cli::RunExecCommand(rest);
   if (command == "fs") return sagewai::cli::RunFsCommand(rest);
   if (command == "eval") return sagewai::cli::RunEvalCommand(rest);
@@ -87,9 +112,8 @@ int main(int argc, char** argv) {
   if (command == "info") return sagewai::cli::RunInfoCommand(rest);
   if (command == "validate") return sagewai::cli::RunValidateCommand(rest);
   fprintf(stderr,
-          "sagewai-sandbox: unknown command \"%s\" (commands: exec, eval, context, info, "
-          "validate; see "
-          "--help)\n",
+          "sagewai-sandbox: unknown command \"%s\" (commands: exec, fs, eval, context, info, "
+          "validate, start, stop, run, list, reap, doctor; see --help)\n",
           command.c_str());
   return sagewai::cli::kExitUsage;
 }

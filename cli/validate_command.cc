@@ -28,8 +28,9 @@
 #include "cli/docker.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
+#include "cli/sandbox_launch.h"
+#include "cli/sandbox_state.h"
 #include "cli/validate_checks.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 
 namespace sagewai::cli {
@@ -82,7 +83,6 @@ namespace {
 
 constexpr absl::Duration kToolTimeout = absl::Seconds(30);
 constexpr absl::Duration kStopLimit = absl::Seconds(2);
-constexpr int kAgentUid = 1000;
 constexpr char kSocketName[] = "tool-runner.sock";
 
 std::atomic<bool> g_interrupted{false};
@@ -222,18 +222,9 @@ bool Validator::MakeDirectories() {
     workspace_dir_ = base_dir_ + "/workspace";
     socket_dir_ = base_dir_ + "/run";
     for (const std::string& dir : {workspace_dir_, socket_dir_}) {
-      if (mkdir(dir.c_str(), 0700) != 0) {
-        fprintf(stderr, "cannot create %s: %s\n", dir.c_str(), strerror(errno));
+      if (absl::Status status = PrepareAgentDir(dir); !status.ok()) {
+        fprintf(stderr, "%s\n", std::string(status.message()).c_str());
         return false;
-      }
-      // The runner and the tools run as the agent user (uid 1000); a
-      // container left as root without capabilities writes through group 0,
-      // as in sandbox-base's own /workspace and /run/sagewai. Without root
-      // here, open the directories up: the 0700 parent keeps other host
-      // users out.
-      if (geteuid() != 0 || chown(dir.c_str(), kAgentUid, 0) != 0 ||
-          chmod(dir.c_str(), 0770) != 0) {
-        chmod(dir.c_str(), 0777);
       }
     }
     return true;
@@ -264,30 +255,14 @@ bool Validator::StartContainer() {
   for (const std::string& name : spec.env_names) {
     env.push_back(absl::StrCat(name, "=", secrets_[name]));
   }
-  absl::StatusOr<ProcessResult> run =
-      docker_.Run(BuildRunArgs(spec), absl::Minutes(2), std::nullopt, env);
-  if (!run.ok() || run->exit_code != 0) {
-    const std::string why =
-        run.ok() ? DockerErrorLine(run->err) : std::string(run.status().message());
-    std::string remedy = "fix the error docker reported and retry";
-    if (!options_.runtime.empty() && absl::StrContains(absl::AsciiStrToLower(why), "runtime")) {
-      remedy =
-          absl::StrCat("install the ", options_.runtime,
-                       " runtime and register it in /etc/docker/daemon.json, or drop --runtime");
-    } else if (absl::StrContains(why, "cgroup") || absl::StrContains(why, "memory") ||
-               absl::StrContains(why, "pids")) {
-      remedy =
-          "this Docker host cannot apply the resource limits the worker uses "
-          "(--pids-limit, --memory, --cpus); enable the cgroup controllers";
-    }
-    Fail({absl::StrCat("container starts: docker run failed: ", why.empty() ? "no details" : why),
-          remedy});
+  Launch launch = LaunchContainer(docker_, spec, env);
+  if (launch.error) {
+    Fail({absl::StrCat("container starts: ", launch.error->what), launch.error->remedy});
     // A container may exist even though docker run failed (e.g. start error).
     container_ = spec.name;
     return false;
   }
-  container_ = std::string(absl::StripAsciiWhitespace(run->out));
-  if (container_.empty()) container_ = spec.name;
+  container_ = launch.container;
 
   Token token;
   token.value = session_token;
@@ -315,47 +290,15 @@ bool Validator::StartContainer() {
 }
 
 void Validator::WaitForRunner() {
-  const absl::Time deadline = absl::Now() + options_.start_timeout;
-  const std::string socket_path = absl::StrCat(socket_dir_, "/", kSocketName);
-  auto health = grpc::health::v1::Health::NewStub(connection_->channel());
-  absl::Time next_state_check = absl::Now() + absl::Milliseconds(300);
-  while (absl::Now() < deadline && !Interrupted()) {
-    struct stat st {};
-    if (stat(socket_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
-      // The health service is open without a token, as a kubelet probe needs.
-      grpc::ClientContext context;
-      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
-      grpc::health::v1::HealthCheckResponse response;
-      grpc::Status status = health->Check(&context, {}, &response);
-      if (status.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
-        serving_ = true;
-        return;
-      }
-      if (status.error_code() == grpc::UNIMPLEMENTED) {
-        not_serving_reason_ = "the runner has no grpc.health.v1 service";
-      } else {
-        not_serving_reason_ = status.ok() ? "the runner's health is not SERVING"
-                                          : absl::StrCat("health check: ", status.error_message());
-      }
-    } else {
-      not_serving_reason_ = absl::StrCat("no socket appeared at /run/sagewai/", kSocketName);
-    }
-    if (absl::Now() >= next_state_check) {
-      absl::StatusOr<Docker::State> state = docker_.InspectState(container_);
-      if (state.ok() && !state->running) return;
-      next_state_check = absl::Now() + absl::Milliseconds(500);
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  not_serving_reason_ =
-      absl::StrCat(not_serving_reason_, " within ", absl::FormatDuration(options_.start_timeout));
+  Readiness readiness =
+      WaitForServing(docker_, container_, absl::StrCat(socket_dir_, "/", kSocketName),
+                     options_.start_timeout, &g_interrupted, options_.runtime);
+  serving_ = readiness.serving;
+  if (readiness.error) not_serving_reason_ = readiness.error->what;
 }
 
 std::string Validator::ContainerLogs() {
-  absl::StatusOr<ProcessResult> logs =
-      docker_.Run({"logs", "--tail", "20", container_}, absl::Seconds(30));
-  if (!logs.ok()) return "";
-  std::string text = Indent(logs->out + logs->err, 20);
+  std::string text = ContainerLogTail(docker_, container_, 20);
   return text.empty() ? "" : absl::StrCat("  container log (last lines):\n", text);
 }
 

@@ -1,0 +1,89 @@
+// Starting and stopping a sandbox by hand (`start`, `stop`, `run`, `reap`,
+// `doctor --probe`): the production container settings, a fresh token, the
+// private state directory, the labels the worker uses, the wait for SERVING,
+// and a cleanup that leaves nothing behind.
+#ifndef SAGEWAI_CLI_SANDBOX_START_H_
+#define SAGEWAI_CLI_SANDBOX_START_H_
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "cli/connection.h"
+#include "cli/docker.h"
+#include "cli/flags.h"
+#include "cli/sandbox_state.h"
+
+namespace sagewai::cli {
+
+// The options `start` and `run` share, for their --help.
+extern const char kStartOptionsHelp[];
+
+struct StartOptions {
+  std::string image;  // default: sandbox-base:<this version>
+  std::string network = "none";
+  std::string cpus = "1";
+  int64_t memory_bytes = int64_t{1} << 30;
+  int pids = 256;
+  // --disk: the size of a tmpfs at /workspace (needs no --workspace).
+  std::optional<int64_t> disk_bytes;
+  std::string runtime;
+  std::string project_id;
+  std::string run_id;
+  // Variables for the container, passed by name (values never in an argv).
+  std::vector<std::pair<std::string, std::string>> env;
+  // A host directory for /workspace; empty: a fresh one in the state dir.
+  std::string workspace;
+  // sagewai.lifetime: per_run for `start`, per_tool for `run`.
+  std::string lifetime = "per_run";
+  absl::Duration start_timeout = absl::Seconds(30);
+  std::string docker = "docker";
+};
+
+std::vector<FlagSpec> StartFlagSpecs();
+// InvalidArgument naming the bad option. `env_lookup` reads this process's
+// environment for `--env NAME` (tests pass their own).
+absl::StatusOr<StartOptions> StartOptionsFromFlags(const ParsedArgs& parsed);
+
+// "512m", "10g", "1.5G", "10GiB", "64MB", "1048576" (bytes); the units are
+// powers of 1024, as docker's. InvalidArgument otherwise.
+absl::StatusOr<int64_t> ParseSize(absl::string_view text);
+// 1073741824 -> "1 GiB", 1536 -> "1.5 KiB".
+std::string FormatSize(int64_t bytes);
+
+struct StartedSandbox {
+  std::string id;
+  SandboxPaths paths;
+  std::string container;  // full id
+  std::string image;
+  // "tmpfs, 1 GiB" or the host directory.
+  std::string workspace;
+  // Held for `run` (StartSandbox's `hold`), so that `reap` keeps away.
+  std::optional<HolderLock> lock;
+  absl::Duration run_time;      // `docker run` itself
+  absl::Duration serving_time;  // from `docker run` returning to SERVING
+  absl::Duration total_time;    // the whole StartSandbox call
+};
+
+// Starts a sandbox and waits for its runner. On failure removes whatever it
+// made and fills `error` (exit code and a message with what to do, and the
+// container's last log lines when it exited at start). `cancel` (may be
+// null) aborts it; the error is then exit 130.
+bool StartSandbox(const StartOptions& options, bool hold, const std::atomic<bool>* cancel,
+                  StartedSandbox* started, CliError* error);
+
+// `docker stop` with `grace` (SIGTERM, then SIGKILL), `docker rm`, and the
+// state directory removed. NotFound when there is no such sandbox at all.
+// `said` gets one line per thing done, for the user.
+absl::Status StopSandbox(const std::string& docker, const std::string& id, absl::Duration grace,
+                         std::vector<std::string>* said);
+
+}  // namespace sagewai::cli
+
+#endif  // SAGEWAI_CLI_SANDBOX_START_H_
