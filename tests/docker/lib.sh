@@ -20,11 +20,13 @@ PRODUCTION_OPTS=(--cap-drop ALL --cap-add SETUID --cap-add SETGID --cap-add SETP
   --network none --pids-limit 128)
 
 FAILURES=0
-CONTAINERS=()
 STDIO_LOG=$(mktemp "${TMPDIR:-/tmp}/sagewai-stdio.XXXXXX")
+# Every container of this run carries this label, so that the exit trap finds
+# them all, also those started in a command substitution's subshell.
+TEST_RUN_LABEL="sagewai.test.run=$$-$RANDOM-$(date +%s)"
 
 cleanup_containers() {
-  ((${#CONTAINERS[@]})) && docker rm -f "${CONTAINERS[@]}" >/dev/null 2>&1
+  docker ps -aq --filter "label=$TEST_RUN_LABEL" | xargs -r docker rm -f >/dev/null 2>&1
   rm -f "$STDIO_LOG"
   return 0
 }
@@ -52,11 +54,20 @@ finish() {
   printf '%s: all checks passed\n' "$SAGEWAI_LOG_PREFIX"
 }
 
-# Engine up, or skip (77) / fail as ensure-docker.sh decides.
+# Engine up, or skip (77) / fail as ensure-docker.sh decides. Also removes
+# test containers left over for more than an hour by runs that were killed
+# before their exit trap ran (a CTest timeout, say).
 require_docker() {
-  local rc=0
+  local rc=0 id created now
   "$SAGEWAI_ROOT/scripts/ensure-docker.sh" || rc=$?
   ((rc == 0)) || exit "$rc"
+  now=$(date +%s)
+  docker ps -a --filter label=sagewai.test=1 --format '{{.ID}} {{.CreatedAt}}' |
+    while read -r id created; do
+      created=$(date -d "${created% *}" +%s 2>/dev/null) || continue
+      if ((now - created > 3600)); then docker rm -f "$id" >/dev/null 2>&1 || true; fi
+    done
+  return 0
 }
 
 # The image under test: sandbox-$1:<version>, built from the working tree
@@ -72,10 +83,7 @@ require_image() {
 # Prints the id of a new detached container of $IMAGE run with "$@" (docker
 # run options); it is removed when the test exits.
 start_container() {
-  local cid
-  cid=$(docker run -d --label sagewai.test=1 "$@" "$IMAGE")
-  CONTAINERS+=("$cid")
-  printf '%s\n' "$cid"
+  docker run -d --label sagewai.test=1 --label "$TEST_RUN_LABEL" "$@" "$IMAGE"
 }
 
 # wait_for_log CID PATTERN [SECONDS]: true once the container log matches.
