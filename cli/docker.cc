@@ -57,6 +57,7 @@ std::vector<std::string> BuildRunArgs(const ContainerSpec& spec) {
   for (const std::string& name : spec.env_names) args.insert(args.end(), {"--env", name});
   // Callers reject image names starting with '-'.
   args.push_back(spec.image);
+  args.insert(args.end(), spec.command.begin(), spec.command.end());
   return args;
 }
 

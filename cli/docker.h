@@ -39,6 +39,8 @@ struct ContainerSpec {
   std::string cpus = "1";
   std::string memory = "1g";
   int pids_limit = 256;
+  // Replaces the image's CMD when not empty.
+  std::vector<std::string> command;
   // Never pull implicitly (`--pull never`): a missing image is an error the
   // caller explains, instead of a slow or hanging pull inside `docker run`.
   bool no_pull = false;

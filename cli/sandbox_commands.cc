@@ -98,20 +98,21 @@ sandbox cannot be started, as for start.
 )";
 
 const char kListHelp[] =
-    R"(usage: sagewai-sandbox list [--json]
+    R"(usage: sagewai-sandbox list [--project ID] [--json]
 
 Lists the sandbox containers on this engine, running or not: those started
 here and the worker's (every container labelled sagewai.sandbox_id). Columns:
 SANDBOX, RUN, PROJECT, IMAGE, AGE, STATE (the container's, and "in use by run
 PID" while a live `run` holds it).
 
-  --json      one JSON array of objects: sandbox_id, container_id, run_id,
-              project_id, image, lifetime, started_at, age_s, state,
-              held_by_pid, managed_by, state_dir
+  --project ID  only the sandboxes of project ID
+  --json        one JSON array of objects: sandbox_id, container_id, run_id,
+                project_id, image, lifetime, started_at, age_s, state,
+                held_by_pid, managed_by, state_dir
 )";
 
 const char kReapHelp[] =
-    R"(usage: sagewai-sandbox reap --older-than AGE [--dry-run]
+    R"(usage: sagewai-sandbox reap --older-than AGE [--project ID] [--dry-run]
 
 Removes sandboxes started longer than AGE ago (10m, 2h, 1d, 1h30m): their
 containers (SIGKILL after 1 s) and state directories, and state directories
@@ -119,6 +120,7 @@ whose container is gone. Skips sandboxes held by a live `run` (its lock
 names its pid). Works on the worker's sandboxes too.
 
   --older-than AGE  required
+  --project ID      only the sandboxes of project ID
   --dry-run         say what would be removed, remove nothing
 )";
 
@@ -173,13 +175,21 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
-absl::StatusOr<std::vector<SandboxListing>> ListSandboxes(const Docker& docker) {
+// The sandboxes of `project` (all when it is unset).
+absl::StatusOr<std::vector<SandboxListing>> ListSandboxes(
+    const Docker& docker, const std::optional<std::string>& project) {
   absl::StatusOr<ProcessResult> ps = docker.Run(ListArgs(), absl::Seconds(30));
   if (!ps.ok()) return ps.status();
   if (ps->exit_code != 0) {
     return absl::UnavailableError(absl::StrCat("docker ps failed: ", DockerErrorLine(ps->err)));
   }
-  return ParseListing(ps->out);
+  std::vector<SandboxListing> all = ParseListing(ps->out);
+  if (project) {
+    all.erase(std::remove_if(all.begin(), all.end(),
+                             [&](const SandboxListing& s) { return s.project_id != *project; }),
+              all.end());
+  }
+  return all;
 }
 
 // `run`: the forwarded signals are blocked in every thread from the start
@@ -352,7 +362,7 @@ int RunRunCommand(const std::vector<std::string>& args) {
 
 int RunListCommand(const std::vector<std::string>& args) {
   static const std::vector<FlagSpec> kSpecs = {
-      {"json", false}, {"docker", true}, {"help", false, 'h'}};
+      {"json", false}, {"project", true}, {"docker", true}, {"help", false, 'h'}};
   absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kSpecs, PositionalMode::kInterleaved);
   if (!parsed.ok()) return Usage("list", parsed.status().message());
   if (parsed->Has("help")) {
@@ -363,7 +373,8 @@ int RunListCommand(const std::vector<std::string>& args) {
     return Usage("list", absl::StrCat("unexpected argument \"", parsed->positionals[0], "\""));
   }
   const Docker docker(parsed->Last("docker").value_or("docker"));
-  absl::StatusOr<std::vector<SandboxListing>> sandboxes = ListSandboxes(docker);
+  absl::StatusOr<std::vector<SandboxListing>> sandboxes =
+      ListSandboxes(docker, parsed->Last("project"));
   if (!sandboxes.ok()) {
     fprintf(stderr, "sagewai-sandbox list: %s — %s\n",
             std::string(sandboxes.status().message()).c_str(), EngineDownRemedy().c_str());
@@ -413,8 +424,11 @@ int RunListCommand(const std::vector<std::string>& args) {
 }
 
 int RunReapCommand(const std::vector<std::string>& args) {
-  static const std::vector<FlagSpec> kSpecs = {
-      {"older-than", true}, {"dry-run", false}, {"docker", true}, {"help", false, 'h'}};
+  static const std::vector<FlagSpec> kSpecs = {{"older-than", true},
+                                               {"dry-run", false},
+                                               {"project", true},
+                                               {"docker", true},
+                                               {"help", false, 'h'}};
   absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kSpecs, PositionalMode::kInterleaved);
   if (!parsed.ok()) return Usage("reap", parsed.status().message());
   if (parsed->Has("help")) {
@@ -431,7 +445,8 @@ int RunReapCommand(const std::vector<std::string>& args) {
   const bool dry_run = parsed->Has("dry-run");
   const std::string docker_binary = parsed->Last("docker").value_or("docker");
   const Docker docker(docker_binary);
-  absl::StatusOr<std::vector<SandboxListing>> sandboxes = ListSandboxes(docker);
+  absl::StatusOr<std::vector<SandboxListing>> sandboxes =
+      ListSandboxes(docker, parsed->Last("project"));
   if (!sandboxes.ok()) {
     fprintf(stderr, "sagewai-sandbox reap: %s — %s\n",
             std::string(sandboxes.status().message()).c_str(), EngineDownRemedy().c_str());
@@ -488,6 +503,10 @@ int RunReapCommand(const std::vector<std::string>& args) {
       started = absl::FromTimeT(st.st_mtime);
     }
     if (now - *started < *min_age || LiveHolder(paths.lock_file)) continue;
+    if (std::optional<std::string> project = parsed->Last("project");
+        project && (!record.ok() || record->Get("project_id") != *project)) {
+      continue;
+    }
     if (dry_run) {
       printf("would remove the state of %s (no container)\n", id.c_str());
       continue;

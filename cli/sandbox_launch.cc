@@ -153,10 +153,11 @@ Readiness WaitForServing(const Docker& docker, const std::string& container,
             absl::StrCat("the container exited at start with code ", state->exit_code,
                          state->error.empty() ? "" : absl::StrCat(" (", state->error, ")"));
         error.remedy =
-            "see its last log lines above; PID 1 must be sagewai-entrypoint running "
+            "PID 1 must be sagewai-entrypoint running "
             "`sagewai-tool-runner serve` (sandbox-base's ENTRYPOINT and CMD) and must work on a "
             "read-only root with a noexec /tmp";
         error.logs = ContainerLogTail(docker, container);
+        if (error.logs.empty()) absl::StrAppend(&error.what, "; it logged nothing");
         r.error = error;
         r.waited = absl::Now() - start;
         return r;

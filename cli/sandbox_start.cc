@@ -38,8 +38,9 @@ const char kStartOptionsHelp[] =
   --runtime R        OCI runtime, e.g. runsc (see `doctor` for what is there)
   --project ID       sagewai.project_id label
   --run ID           sagewai.run_id label
-  --env K=V          a variable for the container (repeatable; --env K copies
-                     K from here); values are passed by name, never in argv
+  --env K=V          a variable for the container and its tools (repeatable;
+                     --env K copies K from here); values are passed by name,
+                     never in argv; the runner is started with --pass-env K
   --workspace DIR    mount this host directory at /workspace (default: a
                      fresh directory in the sandbox's state directory)
   --start-timeout S  how long the runner may take to serve (default 30)
@@ -337,6 +338,13 @@ bool StartSandbox(const StartOptions& options, bool hold, const std::atomic<bool
   for (const auto& [name, value] : options.env) {
     spec.env_names.push_back(name);
     secrets.push_back(absl::StrCat(name, "=", value));
+  }
+  if (!options.env.empty()) {
+    // The runner gives gRPC tools a clean environment plus what it is told
+    // to pass through (docker exec tools inherit everything anyway).
+    spec.command = {"sagewai-tool-runner", "serve"};
+    for (const auto& [name, value] : options.env)
+      spec.command.insert(spec.command.end(), {"--pass-env", name});
   }
 
   Launch launch = LaunchContainer(docker, spec, secrets);
