@@ -1,6 +1,5 @@
-# `sagewai-sandbox fs` (put, cat, ls, stat, mkdir, rm, mv). Included from
-# cli/CMakeLists.txt when it includes its *.cmake files, else from
-# tool-runner/fs.cmake once every directory has been read.
+# `sagewai-sandbox fs` (put, cat, ls, stat, mkdir, rm, mv), included from
+# cli/CMakeLists.txt.
 if(TARGET sagewai_cli_fs)
   return()
 endif()

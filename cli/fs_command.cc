@@ -64,6 +64,8 @@ Commands:
       -f, --force    replace an existing TO (default: refuse)
 
 Options of every command:
+  --sandbox ID       a sandbox made by `sagewai-sandbox start` (its socket and
+                     token; default: $SAGEWAI_SANDBOX)
   --addr ADDR        the runner, as for exec (default: $SAGEWAI_RUNNER_ADDR,
                      else unix:///run/sagewai/tool-runner.sock)
   --token-file FILE  the sandbox's SESSION_TOKEN (default: $SAGEWAI_RUNNER_TOKEN)

@@ -33,9 +33,3 @@ function(_sagewai_fs_attach_to_runner)
     LIBS sagewai::runner LABELS unit)
 endfunction()
 cmake_language(DEFER CALL _sagewai_fs_attach_to_runner)
-
-# `sagewai-sandbox fs`: cli/fs.cmake adds it to the CLI. Until
-# cli/CMakeLists.txt includes its *.cmake files itself, it is included from
-# here once every directory has been read (cli/fs.cmake skips a second
-# inclusion).
-cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL include "${CMAKE_SOURCE_DIR}/cli/fs.cmake")
