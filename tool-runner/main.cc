@@ -53,6 +53,8 @@ constexpr const char kUsage[] =
     "  --max-contexts N           code-eval contexts alive at once (default 16)\n"
     "  --context-idle-timeout-ms N  delete code-eval contexts idle this long (default\n"
     "                             1800000; 0: never)\n"
+    "  --spare-interpreters N     started interpreters kept ready for new contexts and\n"
+    "                             one-shot evals (default 2; 0: none)\n"
     "\n"
     "Environment: SAGEWAI_LOG_LEVEL (debug|info|warn|error), AGENT_USER, AGENT_WORKDIR,\n"
     "AGENT_REQUIRE_DROP (stdio mode drops privileges like the entrypoint).\n";
@@ -146,6 +148,10 @@ int ServeMain(const std::vector<std::string>& args) {
     } else if (TakeFlag(args, &i, "--max-contexts", &v)) {
       if (!absl::SimpleAtoi(v, &options.code_eval.max_contexts)) {
         return UsageError("--max-contexts takes a number");
+      }
+    } else if (TakeFlag(args, &i, "--spare-interpreters", &v)) {
+      if (!absl::SimpleAtoi(v, &options.code_eval.max_spares)) {
+        return UsageError("--spare-interpreters takes a number");
       }
     } else if (TakeFlag(args, &i, "--context-idle-timeout-ms", &v)) {
       if (!ParseMs(v, &options.code_eval.idle_timeout)) {

@@ -453,7 +453,8 @@ class CodeEvalLimitsTest : public CodeEvalTest {
  protected:
   RunnerOptions Options() override {
     RunnerOptions o;
-    o.extra_args = {"--max-contexts", "2", "--context-idle-timeout-ms", "700"};
+    o.extra_args = {"--max-contexts", "2", "--context-idle-timeout-ms", "700",
+                    "--spare-interpreters", "0"};
     return o;
   }
 };
