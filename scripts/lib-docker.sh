@@ -44,12 +44,14 @@ sagewai_image_tag() { printf 'sandbox-%s:%s\n' "$1" "$(sagewai_version)"; }
 sagewai_with_lock() {
   local name=$1
   shift
-  local dir=/run/lock
-  [[ -d $dir && -w $dir ]] || dir=${TMPDIR:-/tmp}
+  local file=/run/lock/sagewai-$name.lock
+  # flock needs only a readable file; another user's lock file is fine.
+  [[ -r $file ]] || : >>"$file" 2>/dev/null || file="${TMPDIR:-/tmp}/sagewai-$name-$(id -u).lock"
+  [[ -r $file ]] || : >>"$file"
   (
-    flock -w 3600 9 || sagewai_die "timed out waiting for lock $dir/sagewai-$name.lock"
+    flock -w 3600 9 || sagewai_die "timed out waiting for lock $file"
     "$@"
-  ) 9>"$dir/sagewai-$name.lock"
+  ) 9<"$file"
 }
 
 # True when the Docker engine answers within a few seconds.
