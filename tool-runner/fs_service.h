@@ -32,7 +32,8 @@
 // temporary file first (copy_file_range) and stays atomic. The response
 // carries the SHA-256 of the whole new file and of the bytes sent.
 // Messages go to disk one at a time while the next ones are read from the
-// client (at most four messages in memory per call); the data is handed to
+// client (at most four messages, and reading ahead only while less than
+// 4 MiB waits, so memory per call stays a few messages); the data is handed to
 // writeback every 8 MiB, so a large write does not pile up dirty pages and
 // its final fsync is short.
 //

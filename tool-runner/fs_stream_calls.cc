@@ -52,8 +52,10 @@ constexpr size_t kMaxChunk = 4 << 20;
 constexpr size_t kDefaultWatchQueue = 4096;
 // Write messages held at once: one being read from the client, one on its
 // way to disk, the rest waiting (so the client is not held up by a slow
-// write()).
+// write()) — but no more read ahead once kWriteAheadBytes are waiting, so
+// that large messages do not multiply the memory a call holds.
 constexpr int kWriteBuffers = 4;
+constexpr size_t kWriteAheadBytes = 4 << 20;
 constexpr size_t kMaxWatchQueue = 1 << 20;
 
 const grpc::Status kCancelled(grpc::StatusCode::CANCELLED, "the call was cancelled");
@@ -265,6 +267,7 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
     } else if (!finish_.finished()) {
       if (!have_first_) TakeFirstLocked(msgs_[idx]);
       pending_.push_back(idx);
+      pending_bytes_ += msgs_[idx].data().size();
       idx_free_[idx] = false;
     }
     if (!ok || finish_.finished()) idx_free_[idx] = true;
@@ -313,6 +316,7 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
     if (!disk_busy_ && !pending_.empty()) {
       const int idx = pending_.front();
       pending_.pop_front();
+      pending_bytes_ -= msgs_[idx].data().size();
       disk_busy_ = true;
       service_.pool().Submit([this, idx] { WriteToDisk(idx); });
     } else if (!disk_busy_ && eof_ && reading_ < 0 && pending_.empty()) {
@@ -326,7 +330,7 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
       return;
     }
     // Read the next message while the previous one goes to disk.
-    if (reading_ < 0 && !eof_) {
+    if (reading_ < 0 && !eof_ && pending_bytes_ < kWriteAheadBytes) {
       for (int i = 0; i < kWriteBuffers; ++i) {
         if (idx_free_[i]) {
           StartReadLocked(i);
@@ -416,6 +420,7 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
   bool idx_free_[kWriteBuffers] = {true, true, true, true};
   int reading_ = -1;         // the message being read, or -1
   std::deque<int> pending_;  // read, waiting for the disk
+  size_t pending_bytes_ = 0;
   bool disk_busy_ = false;
   bool have_first_ = false;
   bool eof_ = false;
