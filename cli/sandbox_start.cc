@@ -253,6 +253,17 @@ bool StartSandbox(const StartOptions& options, bool hold, const std::atomic<bool
     return false;
   }
   const Docker docker(options.docker, cancel);
+  if (struct stat st{}; !options.workspace.empty() && ::stat(options.workspace.c_str(), &st) == 0) {
+    // Tools run as uid 1000, group 1000, without capabilities.
+    const bool writable = (st.st_uid == 1000 && (st.st_mode & S_IWUSR)) ||
+                          (st.st_gid == 1000 && (st.st_mode & S_IWGRP)) || (st.st_mode & S_IWOTH);
+    if (!writable) {
+      fprintf(stderr,
+              "note: --workspace %s is not writable for the agent user (uid 1000) in the "
+              "sandbox (owner %u:%u, mode %04o): chown 1000 it, or chmod o+w\n",
+              options.workspace.c_str(), st.st_uid, st.st_gid, st.st_mode & 07777);
+    }
+  }
   const std::string root = SandboxStateRoot();
   if (absl::Status status = MakePrivateDir(root); !status.ok()) {
     *error = {kExitIoErr,

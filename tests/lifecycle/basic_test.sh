@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # start → exec / fs / eval (--sandbox ID, and --addr/--token-file from
 # start --json) → list → stop, and the production settings of the container.
+# shellcheck source=tests/lifecycle/lib.sh disable=SC2016  # single-quoted commands run in the sandbox
 source "$(dirname "$0")/lib.sh"
 
 json=$(start_sandbox --run run-basic --env GREETING=hello)

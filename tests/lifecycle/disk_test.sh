@@ -2,6 +2,7 @@
 # --disk is enforced (a tmpfs of that size at /workspace: writes past it fail
 # with ENOSPC, and with RESOURCE_EXHAUSTED through the Filesystem service),
 # and refused where it cannot be enforced.
+# shellcheck source=tests/lifecycle/lib.sh disable=SC2016  # single-quoted commands run in the sandbox
 source "$(dirname "$0")/lib.sh"
 
 json=$(start_sandbox --disk 8m)

@@ -2,6 +2,7 @@
 # Failures a user can act on — a container that exits at start (its last log
 # lines), the engine down, an image that is not there, bad options — and
 # doctor's report.
+# shellcheck source=tests/lifecycle/lib.sh disable=SC2016  # single-quoted commands run in the sandbox
 source "$(dirname "$0")/lib.sh"
 
 # PID 1 exits at once: the error shows its exit code and last log lines, and

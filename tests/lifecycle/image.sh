@@ -6,7 +6,7 @@
 # and this script, so a rebuild happens only when they change; older tags of
 # the test images are removed.
 set -euo pipefail
-# shellcheck source=../../scripts/lib-docker.sh
+# shellcheck source=scripts/lib-docker.sh
 source "$(dirname "$0")/../../scripts/lib-docker.sh"
 SAGEWAI_LOG_PREFIX=lifecycle-image
 bin=$(cd "${1:?usage: image.sh BIN_DIR}" && pwd)

@@ -80,6 +80,20 @@ double DockerExecEcho(const std::string& docker, const std::string& container) {
   return ok ? ms : -1;
 }
 
+// fork/exec/wait of `bash -c 'echo x'` on the host: what any path has to pay
+// for the command itself.
+double LocalBashEcho() {
+  const char* argv[] = {"/bin/bash", "-c", "echo x >/dev/null", nullptr};
+  const auto start = Clock::now();
+  pid_t pid;
+  if (posix_spawn(&pid, argv[0], nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
+    return -1;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return Ms(Clock::now() - start);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,10 +131,11 @@ int main(int argc, char** argv) {
   // Interleaved so both see the same machine load; gRPC gets several calls
   // per docker exec so that its p99 rests on enough samples.
   constexpr int kGrpcPerRound = 5;
-  std::vector<double> grpc_ms, exec_ms;
+  std::vector<double> grpc_ms, exec_ms, local_ms;
   int failures = 0;
   for (int r = 0; r < rounds; ++r) {
     for (int k = 0; k < kGrpcPerRound; ++k) {
+      local_ms.push_back(LocalBashEcho());
       double ms = grpc_echo();
       if (ms < 0) {
         ++failures;
@@ -138,6 +153,9 @@ int main(int argc, char** argv) {
   std::printf("| path (same container, same run) | calls | p50 ms | p99 ms |\n|---|---|---|---|\n");
   std::printf("| gRPC `Bash.Run` over the sandbox's unix socket | %zu | %.3f | %.3f |\n",
               grpc_ms.size(), Percentile(grpc_ms, .5), Percentile(grpc_ms, .99));
+  std::printf(
+      "| (for scale) local `bash -c echo` fork/exec/wait on the host | %zu | %.3f | %.3f |\n",
+      local_ms.size(), Percentile(local_ms, .5), Percentile(local_ms, .99));
   std::printf(
       "| worker path: `docker exec -i CID sagewai-tool-runner`, one JSON-RPC line | %zu | %.1f | "
       "%.1f |\n",

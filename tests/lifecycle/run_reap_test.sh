@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run (per_tool: start, command, stop, its exit code) and reap (old
 # sandboxes go, those held by a live run stay).
+# shellcheck source=tests/lifecycle/lib.sh disable=SC2016  # single-quoted commands run in the sandbox
 source "$(dirname "$0")/lib.sh"
 
 rc=0
