@@ -88,9 +88,7 @@ runner busy, 76 runner too old, 77 token rejected, 78 bad token file.
 
 namespace {
 
-// Messages (put) and chunks (cat) of 4 MiB: fewer hand-offs between threads
-// per byte, which is what costs most on a busy machine.
-constexpr size_t kChunk = 4 << 20;
+constexpr size_t kChunk = 1 << 20;
 constexpr int kExitFsRefused = 1;
 constexpr int kExitBrokenPipe = 128 + 13;
 constexpr absl::Duration kConnectTimeout = absl::Seconds(10);
@@ -359,7 +357,6 @@ int FsSession::Cat() {
   SetPath(options_.paths[0], req.mutable_path(), req.mutable_path_bytes());
   req.set_offset(options_.offset);
   req.set_length(options_.length);
-  req.set_chunk_size(kChunk);
   auto context = Context(/*streaming=*/true);
   auto reader = stub_->Read(context.get(), req);
   pb::ReadChunk chunk;

@@ -1,5 +1,5 @@
 // `sagewai-sandbox fs`: files in the sandbox over the runner's Filesystem
-// service — put, cat, ls, stat, mkdir, rm, mv. Transfers stream in 4 MiB
+// service — put, cat, ls, stat, mkdir, rm, mv. Transfers stream in 1 MiB
 // pieces (a file is never held in memory whole), and `put` compares the
 // runner's SHA-256 of what it stored with its own of what it sent.
 #ifndef SAGEWAI_CLI_FS_COMMAND_H_
