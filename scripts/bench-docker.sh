@@ -20,7 +20,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=lib-docker.sh
+# shellcheck source=scripts/lib-docker.sh
 source "$root/scripts/lib-docker.sh"
 build=$(cd "${1:-build}" && pwd)
 cli="$build/bin/sagewai-sandbox"
@@ -58,6 +58,7 @@ log() { printf 'bench-docker: %s\n' "$*" >&2; }
 now_ns() { date +%s%N; }
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# shellcheck disable=SC2054  # the commas are mount options
 worker_opts=(--cap-drop ALL --security-opt no-new-privileges --read-only
   --tmpfs /tmp:rw,noexec,nosuid --network none --pids-limit 256 --memory 1g --cpus 1)
 echo_line='{"jsonrpc":"2.0","id":1,"method":"exec","params":{"tool":"bash","args":{"command":"echo x"},"call_id":"b","timeout_s":30}}'
@@ -76,7 +77,7 @@ log "sandbox $id (container ${cid:0:12})"
 # Idle RSS first, before any call has warmed anything up.
 sleep 1
 pid1=$(docker inspect -f '{{.State.Pid}}' "$cid")
-runner_pid=$(cat "/proc/$pid1/task/$pid1/children" 2>/dev/null | awk '{print $1}')
+runner_pid=$(awk '{print $1}' "/proc/$pid1/task/$pid1/children" 2>/dev/null)
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 pid1_rss=$(rss "$pid1")
 runner_rss=$(rss "$runner_pid")
@@ -148,7 +149,7 @@ big_pid1=$(docker inspect -f '{{.State.Pid}}' "$(jq -r .container_id <<<"$j")")
 echo "The same with --pids 1024 (failures above at 256 callers are forks the pids limit refused):"
 echo
 throughput "$(jq -r .addr <<<"$j")" "$(jq -r .token_file <<<"$j")" \
-  "$(cat "/proc/$big_pid1/task/$big_pid1/children" | awk '{print $1}')"
+  "$(awk '{print $1}' "/proc/$big_pid1/task/$big_pid1/children")"
 "$cli" stop --time 1 "$(jq -r .sandbox_id <<<"$j")" >/dev/null
 
 # --- files ------------------------------------------------------------------------

@@ -10,7 +10,7 @@
 set -euo pipefail
 
 LIFECYCLE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../../scripts/lib-docker.sh
+# shellcheck source=scripts/lib-docker.sh
 source "$LIFECYCLE_DIR/../../scripts/lib-docker.sh"
 SAGEWAI_LOG_PREFIX=$(basename "$0" .sh)
 
@@ -50,6 +50,7 @@ rc=0
 # The test image (and a broken one), built once per set of binaries.
 IMAGE=$(sagewai_with_lock lifecycle-image bash "$LIFECYCLE_DIR/image.sh" "$BIN_DIR" | tail -n 1)
 [[ $IMAGE == sagewai-lifecycle-test:* ]] || sagewai_die "image.sh did not name an image: $IMAGE"
+# shellcheck disable=SC2034  # for the tests that source this
 BROKEN_IMAGE="${IMAGE/sagewai-lifecycle-test:/sagewai-lifecycle-test:broken-}"
 
 SAGEWAI_SANDBOX_STATE_DIR=$(mktemp -d /tmp/sagewai-lc-XXXXXX)

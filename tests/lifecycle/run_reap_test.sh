@@ -16,7 +16,7 @@ rc=0
 expect_eq "run --timeout: 124" 124 "$rc"
 
 # An old sandbox nobody holds, and one a live run holds.
-old=$(start_sandbox | jq -r .sandbox_id)
+old=$(start_sandbox --run old | jq -r .sandbox_id)
 "$CLI" run --image "$IMAGE" --project "$PROJECT" --run held -- 'sleep 25; exit 4' &
 run_pid=$!
 held=
@@ -49,7 +49,7 @@ expect_contains "reap keeps the held one" "kept $held" "$out"
 expect_contains "... naming the run's pid" "in use by run, pid $run_pid" "$out"
 expect_eq "after reap: only the held one" "$held" \
   "$("$CLI" list --project "$PROJECT" --json | jq -r '.[].sandbox_id')"
-expect_eq "after reap: the old state dir is gone" "" "$(ls "$SAGEWAI_SANDBOX_STATE_DIR" | grep -v "$held" || true)"
+expect_eq "after reap: the old state dir is gone" "" "$(find "$SAGEWAI_SANDBOX_STATE_DIR" -mindepth 1 -maxdepth 1 ! -name "$held" -printf '%f\n')"
 
 # Stale state without a container (e.g. after an engine restart).
 mkdir -m 700 "$SAGEWAI_SANDBOX_STATE_DIR/sbx-000000000000"
