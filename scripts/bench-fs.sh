@@ -89,11 +89,13 @@ for run in $(seq "$runs"); do
   log "run $run of $runs"
   rm -f "$dir/copy" "$dir/ws/bench.bin" "$dir/out"
   sync
+  # shellcheck disable=SC2016 # expanded by the inner shell
   cp_ms+=("$(timed_ms sh -c 'cp "$1" "$2" && sync "$2"' sh "$dir/src" "$dir/copy")")
   rm -f "$dir/copy"
   sync
   put_ms+=("$(timed_ms "${cli[@]}" put "$dir/src" bench.bin)")
   sync
+  # shellcheck disable=SC2016 # expanded by the inner shell
   get_ms+=("$(timed_ms sh -c '"$@" cat bench.bin > "$0" && sync "$0"' "$dir/out" "${cli[@]}")")
   if ! cmp -s "$dir/src" "$dir/out"; then
     log "the file read back differs from the one sent"
