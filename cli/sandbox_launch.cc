@@ -79,8 +79,13 @@ Launch LaunchContainer(const Docker& docker, const ContainerSpec& spec,
     return launch;
   }
   LaunchError error;
+  if (!run.ok() && absl::IsCancelled(run.status())) {
+    error.kind = Kind::kInterrupted;
+    error.what = "interrupted while docker run was starting the container";
+    launch.error = error;
+    return launch;
+  }
   if (!run.ok()) {
-    error.kind = absl::IsCancelled(run.status()) ? Kind::kInterrupted : Kind::kRunFailed;
     error.what = absl::StrCat("docker run could not be started: ", run.status().message());
     error.remedy = "install the Docker CLI (docker in PATH)";
     launch.error = error;

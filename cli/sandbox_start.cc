@@ -378,8 +378,10 @@ bool StartSandbox(const StartOptions& options, bool hold, const std::atomic<bool
     int code = kExitCheckFailed;
     if (e.kind == LaunchError::Kind::kEngineDown) code = kExitUnavailable;
     if (e.kind == LaunchError::Kind::kInterrupted) code = 130;
-    *error = {code, absl::StrCat("cannot start a sandbox: ", e.what,
-                                 e.remedy.empty() ? "" : absl::StrCat("\n  → ", e.remedy))};
+    *error = {code, code == 130
+                        ? absl::StrCat(e.what, "; nothing was left behind")
+                        : absl::StrCat("cannot start a sandbox: ", e.what,
+                                       e.remedy.empty() ? "" : absl::StrCat("\n  → ", e.remedy))};
     return false;
   }
   const absl::Time run_returned = absl::Now();
@@ -394,7 +396,11 @@ bool StartSandbox(const StartOptions& options, bool hold, const std::atomic<bool
       absl::StrAppend(&message, "  → ", e.remedy);
     }
     Abandon(docker, launch.container, paths.dir);
-    *error = {e.kind == LaunchError::Kind::kInterrupted ? 130 : kExitCheckFailed, message};
+    if (e.kind == LaunchError::Kind::kInterrupted) {
+      *error = {130, absl::StrCat(e.what, "; nothing was left behind")};
+    } else {
+      *error = {kExitCheckFailed, message};
+    }
     return false;
   }
   started->serving_time = absl::Now() - run_returned;

@@ -31,9 +31,11 @@ WORKDIR /workspace
 ENTRYPOINT ["/usr/local/bin/sagewai-entrypoint"]
 CMD ["sagewai-tool-runner", "serve"]
 DOCKERFILE
-docker build -q -t "$tag" "$context" >&2
+docker build -q -t "$tag" "$context" >"$context/build.log" 2>&1 ||
+  { cat "$context/build.log" >&2; sagewai_die "docker build $tag failed"; }
 printf 'FROM %s\nCMD ["sh", "-c", "echo broken-start: no runner configured >&2; exit 3"]\n' \
-  "$tag" | docker build -q -t "$broken" - >&2
+  "$tag" | docker build -q -t "$broken" - >"$context/build.log" 2>&1 ||
+  { cat "$context/build.log" >&2; sagewai_die "docker build $broken failed"; }
 # Earlier builds of the test images are of no further use.
 docker image ls --format '{{.Repository}}:{{.Tag}}' sagewai-lifecycle-test |
   grep -v -e "^$tag\$" -e "^$broken\$" | xargs -r docker rmi >/dev/null 2>&1 || true
