@@ -39,6 +39,8 @@ sagewai_docker_ready || skip "the Docker engine does not answer (scripts/ensure-
 docker image inspect "$image" >/dev/null 2>&1 ||
   skip "the image $image is not built (make images, or set BENCH_DOCKER_IMAGE)"
 [[ -x $cli ]] || skip "$cli is not built"
+command -v jq >/dev/null || sagewai_apt_get install -y -qq --no-install-recommends jq >/dev/null 2>&1 ||
+  skip "jq is not installed (apt-get install jq)"
 
 work=$(mktemp -d /tmp/sagewai-bench-docker-XXXXXX)
 export SAGEWAI_SANDBOX_STATE_DIR="$work/state"

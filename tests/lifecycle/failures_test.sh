@@ -31,6 +31,15 @@ done
 err=$(DOCKER_HOST=$dead "$CLI" start --image "$IMAGE" 2>&1) || true
 expect_contains "engine down: start says so" "the Docker engine does not answer" "$err"
 
+# A state directory so deep that the socket path cannot fit in sun_path.
+long_root="$SAGEWAI_SANDBOX_STATE_DIR/$(printf 'd%.0s' {1..90})"
+rc=0
+err=$(SAGEWAI_SANDBOX_STATE_DIR=$long_root "$CLI" start --image "$IMAGE" --project "$PROJECT" 2>&1) || rc=$?
+expect_eq "socket path too long: exit 78" 78 "$rc"
+expect_contains "socket path too long: what to do" "set SAGEWAI_SANDBOX_STATE_DIR to a shorter directory" "$err"
+expect_eq "socket path too long: nothing started" "" "$(docker ps -aq --filter "label=sagewai.project_id=$PROJECT")"
+rm -rf "$long_root"
+
 # An image that is neither here nor pullable.
 rc=0
 err=$("$CLI" start --image registry.invalid/sagewai/absent:1 --project "$PROJECT" 2>&1) || rc=$?

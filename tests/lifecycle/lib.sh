@@ -47,6 +47,13 @@ rc=0
 "$SAGEWAI_ROOT/scripts/ensure-docker.sh" || rc=$?
 ((rc == 0)) || exit "$rc"
 
+# jq reads the CLI's --json output.
+if ! command -v jq >/dev/null; then
+  sagewai_apt_get install -y -qq --no-install-recommends jq >/dev/null 2>&1 ||
+    { sagewai_apt_get update -qq >/dev/null 2>&1 || true; sagewai_apt_get install -y -qq jq >/dev/null; } ||
+    sagewai_die "jq is needed and apt-get could not install it"
+fi
+
 # The test image (and a broken one), built once per set of binaries.
 IMAGE=$(sagewai_with_lock lifecycle-image bash "$LIFECYCLE_DIR/image.sh" "$BIN_DIR" | tail -n 1)
 [[ $IMAGE == sagewai-lifecycle-test:* ]] || sagewai_die "image.sh did not name an image: $IMAGE"
