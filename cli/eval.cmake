@@ -1,6 +1,5 @@
 # `sagewai-sandbox eval` and `context` (the runner's CodeEval service).
-# Included from cli/CMakeLists.txt when it includes its *.cmake files, else
-# from tool-runner/code_eval.cmake once every directory has been read.
+# Included from cli/CMakeLists.txt.
 if(TARGET sagewai_cli_eval)
   return()
 endif()

@@ -52,7 +52,4 @@ sagewai_test(code_eval_unit_test
        "${CMAKE_CURRENT_LIST_DIR}/code_eval_stdio_test.cc"
   LIBS sagewai::code_eval LABELS unit)
 
-# `sagewai-sandbox eval` and `context`: cli/eval.cmake adds them to the CLI.
-# Until cli/CMakeLists.txt includes its *.cmake files itself, it is included
-# from here once every directory has been read (a second inclusion is skipped).
-cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL include "${CMAKE_SOURCE_DIR}/cli/eval.cmake")
+# `sagewai-sandbox eval` and `context` register themselves in cli/eval.cmake.
