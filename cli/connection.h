@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "cli/sandbox_resolve.h"
 
 namespace sagewai::cli {
 
@@ -118,32 +119,6 @@ class Connection {
   Token token_;
   std::shared_ptr<grpc::Channel> channel_;
 };
-
-// How to reach the runner of a sandbox that `sagewai-sandbox start` made.
-struct SandboxEndpoint {
-  std::string id;
-  std::string address;     // "unix:///…/tool-runner.sock"
-  std::string token_file;  // 0600, beside the socket directory
-  std::string container;   // the container id, when known
-};
-
-// Looks the sandbox up in its state directory under SandboxStateRoot(), else
-// asks the engine for the container labelled sagewai.sandbox_id=ID and
-// follows its sagewai.state_dir label (a sandbox another user's `start`
-// made). NotFound names `sagewai-sandbox list`; FailedPrecondition when the
-// sandbox has no runner socket on this host (the worker's docker exec path).
-absl::StatusOr<SandboxEndpoint> ResolveSandbox(const std::string& id,
-                                               const std::string& docker = "docker");
-
-// The --sandbox ID option of every subcommand that talks to a runner: takes
-// `--sandbox ID` / `--sandbox=ID` out of the options in `args` and returns
-// ID. Options end at "--"; with `stop_at_positional` also at the first word
-// that is neither an option nor the value of one of `value_flags` (names
-// without "--"), so that a command's own arguments stay untouched.
-// InvalidArgument when it is given twice or without a value.
-absl::StatusOr<std::optional<std::string>> ExtractSandboxFlag(
-    std::vector<std::string>* args, bool stop_at_positional = false,
-    const std::vector<std::string>& value_flags = {});
 
 // Records the --sandbox option for ConnectFromFlags (main() calls it).
 void SetSandboxFlag(std::optional<std::string> id);

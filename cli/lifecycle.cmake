@@ -8,16 +8,18 @@ endif()
 # Sandbox state directories and labels: what --sandbox ID resolves through,
 # so the connection library (every runner subcommand) links them.
 add_library(sagewai_cli_sandbox_state STATIC
-  "${CMAKE_CURRENT_LIST_DIR}/sandbox_state.cc" "${CMAKE_CURRENT_LIST_DIR}/sandbox_labels.cc")
-target_link_libraries(sagewai_cli_sandbox_state PUBLIC sagewai::base sagewai::absl)
+  "${CMAKE_CURRENT_LIST_DIR}/sandbox_state.cc" "${CMAKE_CURRENT_LIST_DIR}/sandbox_labels.cc"
+  "${CMAKE_CURRENT_LIST_DIR}/sandbox_resolve.cc")
+target_link_libraries(sagewai_cli_sandbox_state PUBLIC sagewai::cli_subprocess sagewai::base sagewai::absl)
 add_library(sagewai::cli_sandbox_state ALIAS sagewai_cli_sandbox_state)
-target_link_libraries(sagewai_cli_connection PUBLIC sagewai::cli_sandbox_state sagewai::cli_subprocess)
+target_link_libraries(sagewai_cli_connection PUBLIC sagewai::cli_sandbox_state)
 
 # The production container start that validate and start share.
 target_sources(sagewai_cli_commands PRIVATE "${CMAKE_CURRENT_LIST_DIR}/sandbox_launch.cc")
 
 add_library(sagewai_cli_lifecycle STATIC
-  "${CMAKE_CURRENT_LIST_DIR}/sandbox_start.cc" "${CMAKE_CURRENT_LIST_DIR}/sandbox_commands.cc"
+  "${CMAKE_CURRENT_LIST_DIR}/sandbox_options.cc" "${CMAKE_CURRENT_LIST_DIR}/sandbox_start.cc"
+  "${CMAKE_CURRENT_LIST_DIR}/sandbox_commands.cc" "${CMAKE_CURRENT_LIST_DIR}/sandbox_inventory.cc"
   "${CMAKE_CURRENT_LIST_DIR}/sandbox_doctor.cc")
 target_link_libraries(sagewai_cli_lifecycle PUBLIC
   sagewai::cli_commands sagewai::json_reader sagewai::proto sagewai::base)
