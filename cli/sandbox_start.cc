@@ -38,6 +38,48 @@ void RemoveTree(const std::string& path, std::vector<std::string>* said) {
   }
 }
 
+// Without root we cannot delete what the agent (uid 1000) made in the
+// workspace of the state directory: the agent deletes it, in the sandbox
+// while it runs, else in a throwaway container of the same image.
+void EmptyWorkspaceAsAgent(const Docker& docker, const std::string& container, bool running,
+                           const std::string& state_dir) {
+  const std::string workspace = state_dir + "/workspace";
+  std::error_code ec;
+  if (geteuid() == 0 || !std::filesystem::is_directory(workspace, ec) ||
+      std::filesystem::is_empty(workspace, ec)) {
+    return;
+  }
+  const char* script = "chmod -R u+rwX \"$0\" 2>/dev/null; find \"$0\" -mindepth 1 -delete";
+  if (running) {
+    (void)docker.Run({"exec", "--user", "1000:1000", container, "sh", "-c", script, "/workspace"},
+                     absl::Seconds(60));
+    return;
+  }
+  absl::StatusOr<SandboxRecord> record = ReadRecord(state_dir + "/sandbox");
+  if (!record.ok() || record->Get("image").empty()) return;
+  (void)docker.Run({"run",
+                    "--rm",
+                    "--pull",
+                    "never",
+                    "--user",
+                    "1000:1000",
+                    "--network",
+                    "none",
+                    "--cap-drop",
+                    "ALL",
+                    "--security-opt",
+                    "no-new-privileges",
+                    "--entrypoint",
+                    "sh",
+                    "--mount",
+                    absl::StrCat("type=bind,source=", workspace, ",target=/w"),
+                    record->Get("image"),
+                    "-c",
+                    script,
+                    "/w"},
+                   absl::Seconds(120));
+}
+
 // Undoes a half-made start.
 void Abandon(const Docker& docker, const std::string& container, const std::string& dir) {
   if (!container.empty()) docker.ForceRemove(container);
@@ -275,6 +317,10 @@ absl::Status StopSandbox(const std::string& docker_binary, const std::string& id
   }
   for (const std::string& container : containers) {
     const std::string short_id = container.substr(0, 12);
+    if (!state_dir.empty()) {
+      absl::StatusOr<Docker::State> state = docker.InspectState(container);
+      EmptyWorkspaceAsAgent(docker, container, state.ok() && state->running, state_dir);
+    }
     absl::StatusOr<ProcessResult> stop =
         docker.Run({"stop", "--time", absl::StrCat(absl::ToInt64Seconds(grace)), container},
                    grace + absl::Seconds(60));
