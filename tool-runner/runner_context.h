@@ -22,6 +22,9 @@ struct RunnerLimits {
   std::chrono::milliseconds default_timeout{60000};
   std::chrono::milliseconds max_timeout{24 * 3600 * 1000};
   std::chrono::milliseconds kill_grace{1000};
+  // CodeEval's, reported by GetInfo.
+  uint32_t max_contexts = 0;
+  std::chrono::milliseconds context_idle_timeout{0};
 };
 
 class RunnerContext {

@@ -44,6 +44,8 @@ grpc::ServerUnaryReactor* RunnerService::GetInfo(grpc::CallbackServerContext* co
   limits->set_default_timeout_ms(static_cast<uint32_t>(l.default_timeout.count()));
   limits->set_max_timeout_ms(static_cast<uint32_t>(l.max_timeout.count()));
   limits->set_kill_grace_ms(static_cast<uint32_t>(l.kill_grace.count()));
+  limits->set_max_contexts(l.max_contexts);
+  limits->set_context_idle_timeout_ms(static_cast<uint32_t>(l.context_idle_timeout.count()));
   response->set_workdir(ctx_.workdir());
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) == 0) response->set_hostname(host);

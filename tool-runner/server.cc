@@ -122,7 +122,10 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   auto supervisor = Supervisor::Start(sup_options);
   if (!supervisor.ok()) return supervisor.status();
 
-  RunnerContext ctx(options.limits, options.workdir, options.pass_env, TokenAuth(std::move(token)),
+  RunnerLimits limits = options.limits;
+  limits.max_contexts = options.code_eval.max_contexts;
+  limits.context_idle_timeout = options.code_eval.idle_timeout;
+  RunnerContext ctx(limits, options.workdir, options.pass_env, TokenAuth(std::move(token)),
                     supervisor->get());
   ctx.AddCapability("bash");
   ctx.AddCapability("fs");

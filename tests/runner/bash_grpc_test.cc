@@ -299,6 +299,8 @@ TEST_F(BashGrpcTest, GetInfoDescribesTheRunner) {
   EXPECT_NE(std::find(info.capabilities().begin(), info.capabilities().end(), "bash"),
             info.capabilities().end());
   EXPECT_EQ(info.limits().max_output_bytes(), 1u << 20);
+  EXPECT_EQ(info.limits().max_contexts(), 16u);
+  EXPECT_EQ(info.limits().context_idle_timeout_ms(), 30u * 60 * 1000);
 }
 
 TEST_F(BashGrpcTest, SigtermStopsPromptlyAndEndsRunningCalls) {
