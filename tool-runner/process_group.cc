@@ -183,6 +183,17 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
   for (int fd : {in->write.get(), out->read.get(), err->read.get()}) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
+  if (spec.oom_score_adj != 0) {
+    // A non-dumpable runner's child cannot open its own /proc files before
+    // exec (they belong to root until exec makes it dumpable), so the write
+    // above fails there; once it has exec'd, its /proc entry is ours again.
+    const std::string path = absl::StrCat("/proc/", pid, "/oom_score_adj");
+    if (int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC); fd >= 0) {
+      const std::string value = absl::StrCat(spec.oom_score_adj);
+      (void)!write(fd, value.data(), value.size());
+      close(fd);
+    }
+  }
   SpawnedProcess proc;
   proc.pid = pid;
   proc.stdin_fd = std::move(in->write);

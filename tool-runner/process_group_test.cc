@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -57,6 +58,26 @@ TEST(ProcessGroupTest, SetsOomScoreAdj) {
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(ReadAll(p->stdout_fd.get()), "1000\n");
   Reap(p->pid);
+}
+
+TEST(ProcessGroupTest, SetsOomScoreAdjFromANonDumpableParent) {
+  // The tool-runner is not dumpable; its children's /proc files belong to
+  // root until they exec.
+  pid_t helper = fork();
+  if (helper == 0) {
+    prctl(PR_SET_DUMPABLE, 0);
+    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(3);
+    ProcessSpec spec;
+    spec.argv = {"/bin/sh", "-c", "sleep 0.2; cat /proc/self/oom_score_adj"};
+    auto p = SpawnProcess(spec);
+    if (!p.ok()) _exit(4);
+    std::string out = ReadAll(p->stdout_fd.get());
+    _exit(out == "1000\n" ? 0 : 5);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(helper, &status, 0), helper);
+  if (getuid() != 0) GTEST_SKIP() << "needs root to switch to an unprivileged uid";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit " << WEXITSTATUS(status);
 }
 
 TEST(ProcessGroupTest, ReportsMissingProgramAndBadCwd) {
