@@ -266,35 +266,6 @@ Value* Object::Find(absl::string_view key) {
 
 // ---- Parser ----
 
-// Length of the valid UTF-8 sequence at s[i] (a lead byte >= 0x80), or 0:
-// no overlong forms, no surrogates, nothing above U+10FFFF.
-static size_t Utf8SequenceLength(absl::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  size_t len;
-  uint32_t cp;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (len > s.size() - i) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 static void AppendUtf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
     out.push_back(static_cast<char>(cp));
@@ -456,7 +427,7 @@ class Parser {
       } else if (c < 0x20) {
         return Error("raw control character in string (expected it escaped, e.g. \\n or \\u00XX)");
       } else {
-        const size_t len = Utf8SequenceLength(text_, pos_);
+        const size_t len = Utf8SequenceLength(std::string_view(text_.data(), text_.size()), pos_);
         if (len == 0) return Error("invalid UTF-8 in string");
         out.append(text_.data() + pos_, len);
         pos_ += len;

@@ -3,9 +3,7 @@
 #include <utility>
 
 namespace sagewai::json {
-namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
   auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = byte(i);
@@ -34,8 +32,6 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return len;
 }
-
-}  // namespace
 
 void AppendString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -9,6 +9,10 @@
 
 namespace sagewai::json {
 
+// Length of the valid UTF-8 sequence starting at s[i] (1 for ASCII), or 0:
+// truncated, overlong, a surrogate, or above U+10FFFF.
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+
 // Appends `s` as a quoted JSON string to `out`.
 void AppendString(std::string& out, std::string_view s);
 std::string Quote(std::string_view s);
