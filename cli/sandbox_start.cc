@@ -149,7 +149,7 @@ bool StartSandbox(const StartOptions& options, bool hold, const std::atomic<bool
   }
   const std::string token = RandomHex(32);
   std::string workspace_text;
-  absl::Status prepared = PrepareAgentDir(paths.socket_dir);
+  absl::Status prepared = PrepareRunnerDir(paths.socket_dir);
   if (prepared.ok()) prepared = WritePrivateFile(paths.token_file, token + "\n");
   if (prepared.ok() && options.workspace.empty() && !options.disk_bytes) {
     prepared = PrepareAgentDir(paths.workspace_dir);

@@ -21,6 +21,7 @@ namespace sagewai::cli {
 namespace {
 
 constexpr uid_t kAgentUid = 1000;
+constexpr uid_t kRunnerUid = 900;  // the images' `sagewai` user
 
 std::string Hex(size_t bytes) {
   unsigned char raw[32];
@@ -172,6 +173,16 @@ absl::Status PrepareAgentDir(const std::string& dir) {
       ::chmod(dir.c_str(), 0770) != 0) {
     if (::chmod(dir.c_str(), 0777) != 0) return ErrnoStatus(absl::StrCat("chmod ", dir));
   }
+  return absl::OkStatus();
+}
+
+absl::Status PrepareRunnerDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoStatus(absl::StrCat("mkdir ", dir));
+  if (geteuid() == 0 && ::chown(dir.c_str(), kRunnerUid, 0) == 0) {
+    if (::chmod(dir.c_str(), 0770) != 0) return ErrnoStatus(absl::StrCat("chmod ", dir));
+    return absl::OkStatus();
+  }
+  if (::chmod(dir.c_str(), 01777) != 0) return ErrnoStatus(absl::StrCat("chmod ", dir));
   return absl::OkStatus();
 }
 

@@ -76,6 +76,14 @@ absl::Status MakePrivateDir(const std::string& dir);
 // parent keeps other host users out).
 absl::Status PrepareAgentDir(const std::string& dir);
 
+// Creates `dir` (which must not exist) for the runner's socket, bind-mounted
+// at /run/sagewai: the runner must create its socket there and no tool may
+// remove, rename or replace it. As root: owned by the runner user (uid 900)
+// and group 0, mode 0770 (a container left as uid 0 without capabilities
+// writes through the group). Otherwise (no chown): mode 1777, sticky, so
+// that only the owner of an entry can remove or replace it.
+absl::Status PrepareRunnerDir(const std::string& dir);
+
 // Writes `content` to a new file with mode 0600.
 absl::Status WritePrivateFile(const std::string& path, absl::string_view content);
 

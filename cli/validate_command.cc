@@ -222,7 +222,8 @@ bool Validator::MakeDirectories() {
     workspace_dir_ = base_dir_ + "/workspace";
     socket_dir_ = base_dir_ + "/run";
     for (const std::string& dir : {workspace_dir_, socket_dir_}) {
-      if (absl::Status status = PrepareAgentDir(dir); !status.ok()) {
+      absl::Status status = dir == socket_dir_ ? PrepareRunnerDir(dir) : PrepareAgentDir(dir);
+      if (!status.ok()) {
         fprintf(stderr, "%s\n", std::string(status.message()).c_str());
         return false;
       }

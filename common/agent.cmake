@@ -24,9 +24,12 @@ target_link_libraries(sagewai_secret_handoff PUBLIC sagewai::environ_scrub sagew
                       sagewai::base)
 _sagewai_agent_module(privileges privileges.cc)
 target_link_libraries(sagewai_privileges PUBLIC sagewai::passwd sagewai::base sagewai::capng)
+_sagewai_agent_module(runner_identity runner_identity.cc)
+target_link_libraries(sagewai_runner_identity PUBLIC sagewai::privileges)
 
 add_library(sagewai_agent INTERFACE)
-target_link_libraries(sagewai_agent INTERFACE sagewai::privileges sagewai::passwd
+target_link_libraries(sagewai_agent INTERFACE sagewai::runner_identity sagewai::privileges
+                      sagewai::passwd
                       sagewai::environ_scrub sagewai::secret_handoff sagewai::arg_split
                       sagewai::base sagewai::capng)
 add_library(sagewai::agent ALIAS sagewai_agent)

@@ -54,14 +54,19 @@ bool BoundingSetEmpty() {
   return true;
 }
 
-// Which capability is still in a set, or "" when none.
-std::string LeftoverCapability() {
+bool Kept(uint64_t keep_permitted, int cap) { return cap < 64 && (keep_permitted >> cap) & 1; }
+
+// Which capability is still in a set (beyond the permitted ones kept), or ""
+// when none.
+std::string LeftoverCapability(uint64_t keep_permitted = 0) {
   if (capng_get_caps_process() != 0) return "capng_get_caps_process failed";
   const int last = LastCap();
   for (int cap = 0; cap <= last; ++cap) {
     const char* set = nullptr;
     if (capng_have_capability(CAPNG_EFFECTIVE, cap) > 0) set = "effective";
-    if (capng_have_capability(CAPNG_PERMITTED, cap) > 0) set = "permitted";
+    if (capng_have_capability(CAPNG_PERMITTED, cap) > 0 && !Kept(keep_permitted, cap)) {
+      set = "permitted";
+    }
     if (capng_have_capability(CAPNG_INHERITABLE, cap) > 0) set = "inheritable";
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) > 0) set = "ambient";
     if (set != nullptr) {
@@ -84,7 +89,7 @@ class SystemOps : public PrivilegeOps {
   int SetResGid(gid_t gid) override { return setresgid(gid, gid, gid) == 0 ? 0 : errno; }
   int SetResUid(uid_t uid) override { return setresuid(uid, uid, uid) == 0 ? 0 : errno; }
 
-  int ClearCapabilities(bool* bounding_cleared) override {
+  int ClearCapabilities(uint64_t keep_permitted, bool* bounding_cleared) override {
     if (capng_get_caps_process() != 0) return errno != 0 ? errno : EIO;
     // After setuid with KEEPCAPS, CAP_SETPCAP is permitted but not effective:
     // raise it to clear the bounding set (a failure shows as a set left).
@@ -97,6 +102,9 @@ class SystemOps : public PrivilegeOps {
     capng_apply(CAPNG_SELECT_BOUNDS);
     *bounding_cleared = BoundingSetEmpty();
     capng_clear(CAPNG_SELECT_ALL);
+    for (int cap = 0; cap < 64; ++cap) {
+      if (Kept(keep_permitted, cap)) capng_update(CAPNG_ADD, CAPNG_PERMITTED, cap);
+    }
     if (capng_apply(CAPNG_SELECT_CAPS) != 0) return errno != 0 ? errno : EPERM;
     if (capng_apply(CAPNG_SELECT_AMBIENT) != 0) {
       // Emptying the permitted set already emptied the ambient set.
@@ -104,7 +112,7 @@ class SystemOps : public PrivilegeOps {
         return errno;
       }
     }
-    if (std::string left = LeftoverCapability(); !left.empty()) {
+    if (std::string left = LeftoverCapability(keep_permitted); !left.empty()) {
       log::Error("capabilities left after clearing them", {{"problem", left}});
       return EPERM;
     }
@@ -113,7 +121,8 @@ class SystemOps : public PrivilegeOps {
 
   int SetNoNewPrivs() override { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 ? 0 : errno; }
 
-  std::string Verify(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) override {
+  std::string Verify(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
+                     uint64_t keep_permitted) override {
     uid_t ru, eu, su;
     gid_t rg, eg, sg;
     if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0) {
@@ -136,8 +145,10 @@ class SystemOps : public PrivilegeOps {
     want.erase(std::unique(want.begin(), want.end()), want.end());
     have.erase(std::unique(have.begin(), have.end()), have.end());
     if (have != want) return "supplementary groups differ from the user's";
-    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) return "setuid(0) succeeded";
-    if (std::string left = LeftoverCapability(); !left.empty()) return left;
+    if (uid != 0 && !Kept(keep_permitted, CAP_SETUID) && (setuid(0) == 0 || seteuid(0) == 0)) {
+      return "setuid(0) succeeded";
+    }
+    if (std::string left = LeftoverCapability(keep_permitted); !left.empty()) return left;
     return "";
   }
 };
@@ -179,8 +190,11 @@ PrivilegeOps& SystemPrivilegeOps() {
   return *ops;
 }
 
-bool DropPrivileges(const ResolvedUser& target, bool require_drop, PrivilegeOps& ops,
+uint64_t SetIdCapabilities() { return (uint64_t{1} << CAP_SETUID) | (uint64_t{1} << CAP_SETGID); }
+
+bool DropPrivileges(const ResolvedUser& target, const DropOptions& options, PrivilegeOps& ops,
                     DropResult* result, std::string* error) {
+  const bool require_drop = options.require_drop;
   *result = DropResult();
   const bool root = ops.EffectiveUid() == 0;
   bool changed = false;
@@ -213,16 +227,21 @@ bool DropPrivileges(const ResolvedUser& target, bool require_drop, PrivilegeOps&
                failed + ": " + Errno(err) + ") and AGENT_REQUIRE_DROP is set; " + kRemedy;
       return false;
     } else {
-      log::Warn(
-          "cannot switch to the agent user: the container lacks CAP_SETUID/CAP_SETGID; "
-          "continuing as uid 0 without capabilities and with no_new_privs. To fix, " +
-              std::string(kRemedy) + "; set AGENT_REQUIRE_DROP=1 to refuse instead",
-          {{"user", target.name}, {"uid", target.uid}, {"call", failed}, {"error", Errno(err)}});
+      const std::string message =
+          "cannot switch to the " + target.name +
+          " user: the container lacks CAP_SETUID/CAP_SETGID; continuing as uid 0 without "
+          "capabilities and with no_new_privs, tools under the same uid. To fix, " +
+          std::string(kRemedy) + "; set AGENT_REQUIRE_DROP=1 to refuse instead";
+      const log::Level level = options.quiet ? log::Level::kDebug : log::Level::kWarn;
+      if (log::Enabled(level)) log::Write(level, message,
+                 {{"user", target.name}, {"uid", target.uid}, {"call", failed},
+                  {"error", Errno(err)}});
     }
   }
 
   bool bounding_cleared = false;
-  if (int err = ops.ClearCapabilities(&bounding_cleared); err != 0) {
+  const uint64_t keep = changed ? options.keep_permitted : 0;
+  if (int err = ops.ClearCapabilities(keep, &bounding_cleared); err != 0) {
     *error = "cannot clear the capability sets: " + Errno(err);
     return false;
   }
@@ -242,7 +261,8 @@ bool DropPrivileges(const ResolvedUser& target, bool require_drop, PrivilegeOps&
   if (changed) {
     result->uid = target.uid;
     result->gid = target.gid;
-    if (std::string problem = ops.Verify(target.uid, target.gid, target.groups); !problem.empty()) {
+    if (std::string problem = ops.Verify(target.uid, target.gid, target.groups, keep);
+        !problem.empty()) {
       *error = "privilege drop to " + Describe(target) + " did not hold: " + problem;
       return false;
     }

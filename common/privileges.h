@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -71,14 +72,17 @@ class PrivilegeOps {
   virtual int SetGroups(const std::vector<gid_t>& groups) = 0;
   virtual int SetResGid(gid_t gid) = 0;
   virtual int SetResUid(uid_t uid) = 0;
-  // Clears the effective, permitted, inheritable and ambient sets with
+  // Clears the effective, inheritable and ambient sets and the permitted set
+  // but for the capabilities in `keep_permitted` (a mask of 1 << CAP_*) with
   // libcap-ng, and the bounding set when CAP_SETPCAP is (still) permitted.
-  virtual int ClearCapabilities(bool* bounding_cleared) = 0;
+  virtual int ClearCapabilities(uint64_t keep_permitted, bool* bounding_cleared) = 0;
   virtual int SetNoNewPrivs() = 0;
   // Empty when real/effective/saved uid and gid all equal the target, the
-  // supplementary groups are `groups`, no capability is left and, for a
-  // non-zero uid, setuid(0) fails; otherwise what is wrong.
-  virtual std::string Verify(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) = 0;
+  // supplementary groups are `groups`, no capability is left but the
+  // permitted ones in `keep_permitted` and, for a non-zero uid without a kept
+  // CAP_SETUID, setuid(0) fails; otherwise what is wrong.
+  virtual std::string Verify(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
+                             uint64_t keep_permitted) = 0;
 };
 
 // The real system calls.
@@ -92,10 +96,26 @@ struct DropResult {
   bool bounding_cleared = false;
 };
 
+struct DropOptions {
+  bool require_drop = false;
+  // Capabilities (1 << CAP_*) left in the permitted set, never effective:
+  // the tool-runner keeps CAP_SETUID and CAP_SETGID to start tools.
+  uint64_t keep_permitted = 0;
+  // The `--cap-drop ALL` WARN at debug level: another process says it.
+  bool quiet = false;
+};
+
 // Drops to `target` per the start-state table. Logs the one WARN of the
 // `--cap-drop ALL` state; false with *error when the process must stop.
-bool DropPrivileges(const ResolvedUser& target, bool require_drop, PrivilegeOps& ops,
+bool DropPrivileges(const ResolvedUser& target, const DropOptions& options, PrivilegeOps& ops,
                     DropResult* result, std::string* error);
+inline bool DropPrivileges(const ResolvedUser& target, bool require_drop, PrivilegeOps& ops,
+                           DropResult* result, std::string* error) {
+  return DropPrivileges(target, DropOptions{require_drop, 0, false}, ops, result, error);
+}
+
+// The capability mask of CAP_SETUID and CAP_SETGID.
+uint64_t SetIdCapabilities();
 
 // HOME for the current (already dropped) user: `passwd_home` when it is a
 // directory this process can write, else /tmp/sagewai-home-<uid> (created

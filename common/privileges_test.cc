@@ -35,12 +35,12 @@ class FakeOps : public PrivilegeOps {
   }
   int SetResGid(gid_t gid) override { return Record("setresgid " + std::to_string(gid)); }
   int SetResUid(uid_t uid) override { return Record("setresuid " + std::to_string(uid)); }
-  int ClearCapabilities(bool* bounding_cleared) override {
+  int ClearCapabilities(uint64_t, bool* bounding_cleared) override {
     *bounding_cleared = bounding_clearable;
     return Record("clearcaps");
   }
   int SetNoNewPrivs() override { return Record("nnp"); }
-  std::string Verify(uid_t uid, gid_t gid, const std::vector<gid_t>&) override {
+  std::string Verify(uid_t uid, gid_t gid, const std::vector<gid_t>&, uint64_t) override {
     calls.push_back("verify " + std::to_string(uid) + ":" + std::to_string(gid));
     return verify_problem;
   }

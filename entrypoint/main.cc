@@ -1,6 +1,13 @@
 // sagewai-entrypoint: PID 1 of a Sagewai sandbox container. The start-up is
 // the ordered list of steps in Start(); after the child runs, Supervise()
 // never returns early.
+//
+// Identities (DESIGN.md): a command other than the tool-runner runs as
+// AGENT_USER, dropped to before it starts. The tool-runner is started with
+// PID 1's privileges because it separates itself from the tools it starts
+// (it becomes the runner user, tools the agent); PID 1 then follows it to the
+// runner's uid, where it can still forward signals to it and no tool can
+// signal or trace PID 1.
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -12,6 +19,7 @@
 #include "common/environ_scrub.h"
 #include "common/log.h"
 #include "common/privileges.h"
+#include "common/runner_identity.h"
 #include "common/secret_handoff.h"
 #include "entrypoint/child.h"
 #include "entrypoint/options.h"
@@ -29,6 +37,8 @@ struct Startup {
   sigset_t child_mask;
   ControlPlaneSecrets secrets;
   AgentIdentity identity;
+  // Set when the command is the tool-runner: the users it will separate.
+  std::optional<RunnerUsers> runner;
   std::optional<PreparedCommand> command;
   int secrets_fd = -1;
   int signal_fd = -1;
@@ -71,6 +81,33 @@ StepStatus DropToAgent(Startup* s) {
     return StepStatus::Fail(kExitStartFailure, error);
   }
   return StepStatus::Ok();
+}
+
+// The tool-runner drops by itself; an unknown AGENT_USER is refused here
+// already, before anything starts.
+StepStatus ResolveRunnerUsersStep(Startup* s) {
+  RunnerUsers users;
+  std::string error;
+  if (!ResolveRunnerUsers(AgentOptions::FromEnvironment(), &users, &error)) {
+    return StepStatus::Fail(kExitStartFailure, error);
+  }
+  s->runner = std::move(users);
+  return StepStatus::Ok();
+}
+
+// After the runner has started: PID 1 takes the uid the runner ends up
+// with, without any capability. The child is running, so a failure is
+// logged and supervision goes on.
+void FollowRunner(const Startup& s) {
+  DropOptions options;
+  options.quiet = true;  // the runner says it once if the uid cannot change
+  DropResult result;
+  std::string error;
+  if (!DropPrivileges(RunnerTarget(*s.runner), options, SystemPrivilegeOps(), &result, &error)) {
+    log::Error("PID 1 could not drop its privileges; still supervising", {{"error", error}});
+    return;
+  }
+  log::Debug("PID 1 follows the runner", {{"uid", result.uid}, {"gid", result.gid}});
 }
 
 // Resolves the command as the agent user and builds its environment; only
@@ -118,9 +155,15 @@ StepStatus Start(const std::vector<std::string>& argv, Startup* s) {
   if (StepStatus st = OpenSignalFd(&s->signal_fd); !st.ok()) return st;
   if (StepStatus st = TakeSecrets(s); !st.ok()) return st;
   BecomeSubreaperUnlessInit();
-  if (StepStatus st = DropToAgent(s); !st.ok()) return st;
+  if (Basename(argv[0]) == kToolRunner) {
+    if (StepStatus st = ResolveRunnerUsersStep(s); !st.ok()) return st;
+  } else {
+    if (StepStatus st = DropToAgent(s); !st.ok()) return st;
+  }
   if (StepStatus st = PrepareCommand(argv, s); !st.ok()) return st;
-  return Spawn(s);
+  if (StepStatus st = Spawn(s); !st.ok()) return st;
+  if (s->runner) FollowRunner(*s);
+  return StepStatus::Ok();
 }
 
 int Main(int argc, char** argv) {

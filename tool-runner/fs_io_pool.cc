@@ -6,8 +6,11 @@
 
 namespace sagewai {
 
-IoPool::IoPool(size_t max_threads, std::chrono::milliseconds idle)
-    : max_threads_(max_threads == 0 ? 1 : max_threads), idle_(idle) {}
+IoPool::IoPool(size_t max_threads, std::chrono::milliseconds idle,
+               absl::AnyInvocable<void() const> on_thread_start)
+    : max_threads_(max_threads == 0 ? 1 : max_threads),
+      idle_(idle),
+      on_thread_start_(std::move(on_thread_start)) {}
 
 IoPool::~IoPool() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -40,6 +43,7 @@ size_t IoPool::queued() const {
 
 void IoPool::WorkerLoop() {
   pthread_setname_np(pthread_self(), "sagewai-fs-io");
+  if (on_thread_start_) on_thread_start_();
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (!queue_.empty()) {

@@ -19,7 +19,10 @@ class IoPool {
  public:
   using Task = absl::AnyInvocable<void() &&>;
 
-  explicit IoPool(size_t max_threads, std::chrono::milliseconds idle = std::chrono::seconds(10));
+  // `on_thread_start` runs first on every new thread (e.g. to take the
+  // credentials its file work needs).
+  explicit IoPool(size_t max_threads, std::chrono::milliseconds idle = std::chrono::seconds(10),
+                  absl::AnyInvocable<void() const> on_thread_start = nullptr);
   // Runs the tasks already queued, then joins every thread.
   ~IoPool();
   IoPool(const IoPool&) = delete;
@@ -36,6 +39,7 @@ class IoPool {
 
   const size_t max_threads_;
   const std::chrono::milliseconds idle_;
+  const absl::AnyInvocable<void() const> on_thread_start_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable exit_cv_;

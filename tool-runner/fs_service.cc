@@ -1,19 +1,37 @@
 #include "tool-runner/fs_service.h"
 
+#include <cstdlib>
 #include <utility>
 #include <vector>
 
+#include "common/log.h"
 #include "tool-runner/fs_glob.h"
 #include "tool-runner/fs_ops.h"
 #include "tool-runner/fs_path.h"
 #include "tool-runner/fs_stream_calls.h"
 #include "tool-runner/grpc_status.h"
+#include "tool-runner/tool_credentials.h"
 
 namespace sagewai {
 
 namespace v1 = ::sagewai::sandbox::v1;
 
-FilesystemService::FilesystemService(RunnerContext& ctx) : ctx_(ctx), pool_(kIoThreads) {}
+namespace {
+
+// Every file operation of a call acts with the agent's permissions and
+// creates files the agent owns. A thread that cannot must not do the work as
+// the runner instead.
+void ActAsToolOrDie() {
+  if (absl::Status st = ActAsToolForFiles(); !st.ok()) {
+    log::Error("cannot take the tool user's file credentials", {{"error", std::string(st.message())}});
+    abort();
+  }
+}
+
+}  // namespace
+
+FilesystemService::FilesystemService(RunnerContext& ctx)
+    : ctx_(ctx), pool_(kIoThreads, std::chrono::seconds(10), ActAsToolOrDie) {}
 
 FilesystemService::~FilesystemService() = default;
 

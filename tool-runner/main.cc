@@ -19,6 +19,7 @@
 #include "common/environ_scrub.h"
 #include "common/log.h"
 #include "common/privileges.h"
+#include "common/runner_identity.h"
 #include "common/secret_handoff.h"
 #include "tool-runner/fs_stdio_tools.h"
 #include "tool-runner/code_eval_stdio.h"
@@ -27,6 +28,7 @@
 #include "tool-runner/server.h"
 #include "tool-runner/stdio_protocol.h"
 #include "tool-runner/stdio_tools.h"
+#include "tool-runner/tool_credentials.h"
 
 namespace sagewai {
 namespace {
@@ -55,9 +57,13 @@ constexpr const char kUsage[] =
     "                             1800000; 0: never)\n"
     "  --spare-interpreters N     started interpreters kept ready for new contexts and\n"
     "                             one-shot evals (default 2; 0: none)\n"
+    "  --keep-identity            do not change uid or capabilities (for a runner started by\n"
+    "                             something that already did; tools then share its credentials)\n"
     "\n"
-    "Environment: SAGEWAI_LOG_LEVEL (debug|info|warn|error), AGENT_USER, AGENT_WORKDIR,\n"
-    "AGENT_REQUIRE_DROP (stdio mode drops privileges like the entrypoint).\n";
+    "Environment: SAGEWAI_LOG_LEVEL (debug|info|warn|error), AGENT_USER (who tools run as),\n"
+    "SAGEWAI_RUNNER_USER (who the runner runs as, default sagewai), AGENT_WORKDIR,\n"
+    "AGENT_REQUIRE_DROP. Started as root, both modes switch to the runner user and start\n"
+    "tools as AGENT_USER.\n";
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "sagewai-tool-runner: %s\n\n%s", message.c_str(), kUsage);
@@ -118,13 +124,56 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   return token;
 }
 
+// Becomes the runner user (or, where the start state cannot separate the
+// uids, drops like the entrypoint), records who tools run as, and sets the
+// HOME, USER, LOGNAME and PWD tools get, chosen as the tool user. Before any
+// thread exists. Returns the work directory.
+// With `keep`, nothing changes (tools inherit the runner's credentials).
+absl::StatusOr<std::string> TakeRunnerIdentity(bool keep) {
+  const AgentOptions options = AgentOptions::FromEnvironment();
+  RunnerIdentity identity;
+  std::string error;
+  if (keep) {
+    identity.uid = identity.tool.uid = getuid();
+    identity.gid = identity.tool.gid = getgid();
+    identity.tool.name = std::to_string(identity.uid);
+    identity.note = "started with --keep-identity: tools run with the runner's own credentials";
+    if (absl::Status st = InstallToolCredentials(identity); !st.ok()) return st;
+    return options.workdir;
+  }
+  if (!BecomeRunner(options, &identity, &error)) return absl::FailedPreconditionError(error);
+  if (absl::Status st = InstallToolCredentials(identity); !st.ok()) return st;
+  if (!identity.separated && identity.uid != 0) {
+    // (The --cap-drop ALL state has said so already, with its remedy.)
+    log::Warn("tools run under the runner's own uid", {{"uid", static_cast<int64_t>(identity.uid)},
+                                                       {"why", identity.note}});
+  }
+  ScopedToolFileAccess as_tool;
+  if (!as_tool.status().ok()) return as_tool.status();
+  const std::string home = ChooseHome(identity.tool.home, identity.tool.uid);
+  setenv("HOME", home.c_str(), 1);
+  setenv("USER", identity.tool.name.c_str(), 1);
+  setenv("LOGNAME", identity.tool.name.c_str(), 1);
+  const std::string cwd = EnterWorkdir(options.workdir, home);
+  setenv("PWD", cwd.c_str(), 1);
+  log::Debug("identities", {{"runner_uid", static_cast<int64_t>(identity.uid)},
+                            {"tool_uid", static_cast<int64_t>(identity.tool.uid)},
+                            {"separated", identity.separated},
+                            {"home", home},
+                            {"workdir", cwd}});
+  return cwd;
+}
+
 int ServeMain(const std::vector<std::string>& args) {
   ServeOptions options;
   options.workdir = DefaultWorkdir();
   std::string token_file;
+  bool keep_identity = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string v;
-    if (TakeFlag(args, &i, "--listen", &v)) {
+    if (args[i] == "--keep-identity") {
+      keep_identity = true;
+    } else if (TakeFlag(args, &i, "--listen", &v)) {
       options.listen.push_back(v);
     } else if (TakeFlag(args, &i, "--token-file", &v)) {
       token_file = v;
@@ -164,6 +213,10 @@ int ServeMain(const std::vector<std::string>& args) {
     }
   }
 
+  if (absl::StatusOr<std::string> workdir = TakeRunnerIdentity(keep_identity); !workdir.ok()) {
+    log::Error("refusing to run tools", {{"error", std::string(workdir.status().message())}});
+    return 1;
+  }
   // The token: --token-file, else the entrypoint's hand-off, else the
   // environment (a runner started without our entrypoint). Either way the
   // control-plane variables leave the environment before any tool runs.
@@ -196,7 +249,29 @@ int ServeMain(const std::vector<std::string>& args) {
   return 0;
 }
 
+// The health check connects as the runner would: a socket without a token is
+// 0600 and the runner's. Best effort: without the user or the capabilities
+// the check runs as it was started.
+void BecomeRunnerUserForHealthCheck() {
+  if (geteuid() != 0) return;
+  const AgentOptions options = AgentOptions::FromEnvironment();
+  std::string passwd, group, error;
+  if (!ReadSmallFile(options.passwd_path, &passwd, &error)) return;
+  ReadSmallFile(options.group_path, &group, &error);
+  const char* spec = std::getenv(kRunnerUserEnv);
+  ResolvedUser runner;
+  if (!ResolveUser(spec != nullptr && *spec != '\0' ? spec : kDefaultRunnerUser, passwd, group,
+                   &runner, &error)) {
+    return;
+  }
+  DropOptions drop;
+  drop.quiet = true;
+  DropResult result;
+  DropPrivileges(runner, drop, SystemPrivilegeOps(), &result, &error);
+}
+
 int HealthMain(const std::vector<std::string>& args) {
+  BecomeRunnerUserForHealthCheck();
   std::vector<std::string> addrs;
   std::chrono::milliseconds timeout{2000};
   for (size_t i = 0; i < args.size(); ++i) {
@@ -228,9 +303,9 @@ int StdioMain() {
   // as whatever user it was told: repeat what the entrypoint does.
   ControlPlaneSecrets secrets = ScrubControlPlaneEnv();
   WipeString(secrets.session_token);
-  auto identity = BecomeAgent(AgentOptions::FromEnvironment());
-  if (!identity.ok()) {
-    log::Error("refusing to run tools", {{"error", std::string(identity.status().message())}});
+  absl::StatusOr<std::string> workdir = TakeRunnerIdentity(/*keep=*/false);
+  if (!workdir.ok()) {
+    log::Error("refusing to run tools", {{"error", std::string(workdir.status().message())}});
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -239,9 +314,15 @@ int StdioMain() {
     log::Error("cannot start", {{"error", std::string(supervisor.status().message())}});
     return 1;
   }
+  // The fs.* tools run on this thread, as the tool user (after the
+  // supervisor's thread has started with the runner's own credentials).
+  if (absl::Status st = ActAsToolForFiles(); !st.ok()) {
+    log::Error("cannot start", {{"error", std::string(st.message())}});
+    return 1;
+  }
   stdio::Dispatcher dispatcher;
   StdioToolOptions tool_options;
-  tool_options.workdir = identity->workdir.empty() ? DefaultWorkdir() : identity->workdir;
+  tool_options.workdir = workdir->empty() ? DefaultWorkdir() : *workdir;
   RegisterBashTool(dispatcher, **supervisor, tool_options);
   RegisterFsTools(dispatcher, tool_options);
   code_eval::CodeEvalManager code_eval_manager(**supervisor, code_eval::CodeEvalOptions{});

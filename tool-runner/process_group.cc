@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/errno_status.h"
+#include "tool-runner/tool_credentials.h"
 
 namespace sagewai {
 namespace {
@@ -24,9 +25,10 @@ struct ChildFailure {
   int stage;  // index into kStages
   int err;
 };
-constexpr const char* kStages[] = {"setpgid", "dup2", "chdir", "exec", "inherit fds"};
-enum Stage { kSetpgid = 0, kDup2 = 1, kChdir = 2, kExec = 3, kInherit = 4 };
-constexpr int kLastStage = kInherit;
+constexpr const char* kStages[] = {"setpgid", "dup2", "chdir", "exec", "inherit fds",
+                                   "switch to the tool user"};
+enum Stage { kSetpgid = 0, kDup2 = 1, kChdir = 2, kExec = 3, kInherit = 4, kIdentity = 5 };
+constexpr int kLastStage = kIdentity;
 
 [[noreturn]] void FailChild(int error_fd, Stage stage) {
   ChildFailure failure{stage, errno};
@@ -81,28 +83,13 @@ int PlaceInheritedFds(const ProcessSpec& spec, int* fds, int error_fd) {
     FailChild(error_fd, kDup2);
   }
   // The parent's pipe ends are close-on-exec; dup2'd copies are not.
+  // The tool user from here on: chdir and exec check its permissions.
+  if (int err = BecomeToolInChild(InstalledToolCredentials(), spec.oom_score_adj); err != 0) {
+    errno = err;
+    FailChild(error_fd, kIdentity);
+  }
   if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) FailChild(error_fd, kChdir);
 
-  if (spec.oom_score_adj != 0) {
-    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[16];
-      int n = 0;
-      int v = spec.oom_score_adj;
-      bool neg = v < 0;
-      if (neg) v = -v;
-      char digits[12];
-      int d = 0;
-      do {
-        digits[d++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-      } while (v > 0 && d < 11);
-      if (neg) buf[n++] = '-';
-      while (d > 0) buf[n++] = digits[--d];
-      (void)!write(fd, buf, n);
-      close(fd);
-    }
-  }
   execve(argv[0], argv, envp);
   FailChild(error_fd, kExec);
 }
@@ -183,10 +170,11 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
   for (int fd : {in->write.get(), out->read.get(), err->read.get()}) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
-  if (spec.oom_score_adj != 0) {
+  if (spec.oom_score_adj != 0 && !InstalledToolCredentials().separate) {
     // A non-dumpable runner's child cannot open its own /proc files before
     // exec (they belong to root until exec makes it dumpable), so the write
-    // above fails there; once it has exec'd, its /proc entry is ours again.
+    // in the child fails there; once it has exec'd, its /proc entry is ours
+    // again. (A child of separate credentials wrote it itself.)
     const std::string path = absl::StrCat("/proc/", pid, "/oom_score_adj");
     if (int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC); fd >= 0) {
       const std::string value = absl::StrCat(spec.oom_score_adj);
@@ -254,9 +242,9 @@ int SignalTree(pid_t pgid, pid_t root, int sig) {
     }
   }
   int signalled = 0;
-  if (pgid > 0 && kill(-pgid, sig) == 0) ++signalled;
+  if (pgid > 0 && SignalTool(-pgid, sig) == 0) ++signalled;
   for (pid_t pid : descendants) {
-    if (getpgid(pid) != pgid && kill(pid, sig) == 0) ++signalled;
+    if (getpgid(pid) != pgid && SignalTool(pid, sig) == 0) ++signalled;
   }
   return signalled;
 }

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include "tool-runner/tool_credentials.h"
+
 namespace sagewai {
 
 namespace v1 = ::sagewai::sandbox::v1;
@@ -54,6 +56,11 @@ grpc::ServerUnaryReactor* RunnerService::GetInfo(grpc::CallbackServerContext* co
                               std::chrono::steady_clock::now() - ctx_.started())
                               .count());
   response->set_unprivileged(RunningUnprivileged());
+  const RunnerIdentity& identity = InstalledRunnerIdentity();
+  response->set_tool_uid(identity.tool.uid);
+  response->set_tool_gid(identity.tool.gid);
+  response->set_tools_share_runner_uid(!identity.separated);
+  response->set_identity_note(identity.note);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

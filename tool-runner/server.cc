@@ -19,6 +19,7 @@
 #include "tool-runner/fs_service.h"
 #include "tool-runner/listen_address.h"
 #include "tool-runner/runner_service.h"
+#include "tool-runner/tool_credentials.h"
 #include "tool-runner/tool_env.h"
 
 namespace sagewai {
@@ -90,6 +91,23 @@ absl::StatusOr<std::vector<ListenAddress>> ResolveAddresses(const ServeOptions& 
     }
   }
   return out;
+}
+
+// Why a tool could remove, rename over or replace the socket at `path`, or
+// "" when it cannot. Only meaningful when tools have a uid of their own.
+std::string SocketReplaceableBy(const std::string& path, const ToolCredentials& tool) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) return "";
+  if (st.st_uid == tool.uid) return absl::StrCat(dir, " belongs to the tool user");
+  bool in_group = st.st_gid == tool.gid;
+  for (int i = 0; i < tool.ngroups; ++i) in_group = in_group || tool.groups[i] == st.st_gid;
+  const bool writable = (st.st_mode & S_IWOTH) != 0 || (in_group && (st.st_mode & S_IWGRP) != 0);
+  if (writable && (st.st_mode & S_ISVTX) == 0) {
+    return absl::StrCat(dir, " is writable by the tool user and not sticky");
+  }
+  return "";
 }
 
 sigset_t ShutdownSignals() {
@@ -171,6 +189,15 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
       // The host user connects through a bind-mounted directory; the token
       // is the gate, so the socket itself may be open when there is one.
       chmod(a.path.c_str(), have_token ? 0666 : 0600);
+      if (const ToolCredentials& tool = InstalledToolCredentials(); tool.separate) {
+        if (std::string why = SocketReplaceableBy(a.path, tool); !why.empty()) {
+          log::Warn("a tool could replace the runner's socket",
+                    {{"socket", a.path},
+                     {"why", why},
+                     {"fix", "give the directory to the runner user (uid 900) with mode 0770, or "
+                             "make it sticky (1777)"}});
+        }
+      }
     } else if (ports[i] != 0) {
       a.port = ports[i];
     }
@@ -179,7 +206,8 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   log::Info("serving", {{"listen", absl::StrJoin(listening, ",")},
                         {"version", SAGEWAI_VERSION},
                         {"auth", have_token},
-                        {"uid", static_cast<int64_t>(getuid())}});
+                        {"uid", static_cast<int64_t>(getuid())},
+                        {"tool_uid", static_cast<int64_t>(InstalledRunnerIdentity().tool.uid)}});
 
   int sig = 0;
   while (sigwait(&shutdown, &sig) != 0) {

@@ -10,6 +10,7 @@
 #include <future>
 
 #include "common/errno_status.h"
+#include "tool-runner/tool_credentials.h"
 #include "common/log.h"
 #include "tool-runner/output_buffer.h"
 
@@ -393,7 +394,7 @@ void CommandHandle::Signal(int sig) {
   const uint64_t id = id_;
   s->loop_->Post([s, id, sig] {
     if (Supervisor::Command* c = s->Find(id); c != nullptr && !c->exited) {
-      kill(-c->pid, sig);
+      SignalTool(-c->pid, sig);
     }
   });
 }

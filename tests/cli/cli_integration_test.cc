@@ -73,7 +73,8 @@ class CliTest : public ::testing::Test {
     options.stderr_mode = Stdio::kInherit;
     options.set_env = {"SAGEWAI_LOG_LEVEL=warn"};
     port_ = FreePort();
-    auto runner = ChildProcess::Spawn({kRunner, "serve", "--listen", "unix://" + *socket_,
+    auto runner = ChildProcess::Spawn({kRunner, "serve", "--keep-identity", "--listen",
+                                       "unix://" + *socket_,
                                        "--listen", absl::StrCat("tcp://127.0.0.1:", port_),
                                        "--token-file", *dir_ + "/token", "--workdir", *workdir_},
                                       options);

@@ -108,7 +108,10 @@ class CliValidateTest : public ::testing::Test {
     const std::string common = absl::StrCat(
         "FROM ", BaseImage(), "\nLABEL org.sagewai.test-run=", suffix, "\n",
         "RUN groupadd --gid 1000 agent && useradd --uid 1000 --gid 1000 --create-home agent "
-        "&& install -d -o 1000 -g 0 -m 0775 /workspace /run/sagewai\n",
+        "&& groupadd --system --gid 900 sagewai && useradd --system --uid 900 --gid 900 "
+        "--no-create-home --shell /usr/sbin/nologin sagewai "
+        "&& install -d -o 1000 -g 0 -m 0775 /workspace && install -d -o 900 -g 0 -m 0770 "
+        "/run/sagewai\n",
         "WORKDIR /workspace\nENTRYPOINT [\"/usr/local/bin/sagewai-entrypoint\"]\n");
     std::ofstream(*context_ + "/Dockerfile.good")
         << common

@@ -176,6 +176,7 @@ UnprivilegedRunner::UnprivilegedRunner() {
                                    "--",
                                    BinDir() + "/sagewai-tool-runner",
                                    "serve",
+                                   "--keep-identity",
                                    "--listen",
                                    "unix://" + socket_,
                                    "--workdir",

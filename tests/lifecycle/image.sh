@@ -25,7 +25,9 @@ cp "$bin/sagewai-entrypoint" "$bin/sagewai-tool-runner" "$context/"
 cat >"$context/Dockerfile" <<DOCKERFILE
 FROM $(sagewai_base_image)
 RUN groupadd --gid 1000 agent && useradd --uid 1000 --gid 1000 --create-home agent \
- && install -d -o 1000 -g 0 -m 0775 /workspace /run/sagewai
+ && groupadd --system --gid 900 sagewai \
+ && useradd --system --uid 900 --gid 900 --no-create-home --shell /usr/sbin/nologin sagewai \
+ && install -d -o 1000 -g 0 -m 0775 /workspace && install -d -o 900 -g 0 -m 0770 /run/sagewai
 COPY sagewai-entrypoint sagewai-tool-runner /usr/local/bin/
 WORKDIR /workspace
 ENTRYPOINT ["/usr/local/bin/sagewai-entrypoint"]

@@ -47,7 +47,7 @@ class RunnerClientTest(unittest.TestCase):
         with open(os.open(token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(TOKEN + "\n")
         cls.runner = subprocess.Popen(
-            [RUNNER, "serve", "--listen", "unix://" + cls.socket, "--token-file", token_file,
+            [RUNNER, "serve", "--keep-identity", "--listen", "unix://" + cls.socket, "--token-file", token_file,
              "--workdir", cls.workdir],
             env=dict(os.environ, SAGEWAI_LOG_LEVEL="warn"))
         cls.channel = grpc.insecure_channel("unix://" + cls.socket)

@@ -30,6 +30,9 @@ RunnerProcess::RunnerProcess(RunnerOptions options) : options_(std::move(options
   }
   std::vector<std::string> args = {BinDir() + "/sagewai-tool-runner", "serve", "--listen",
                                     "unix://" + socket_, "--workdir", workdir_};
+  // The tests here run tools with the test's own credentials; the identity
+  // switch has tests of its own (tests/security, tests/entrypoint).
+  if (!options_.switch_identity) args.push_back("--keep-identity");
   if (!options_.token.empty()) {
     args.push_back("--token-file");
     args.push_back(token_file);

@@ -17,6 +17,9 @@ struct RunnerOptions {
   std::string token = "test-token-0123456789";
   std::vector<std::string> extra_args;
   std::vector<std::string> extra_env;  // "K=V"
+  // Let the runner switch to SAGEWAI_RUNNER_USER and start tools as
+  // AGENT_USER (both from extra_env) instead of --keep-identity.
+  bool switch_identity = false;
 };
 
 class RunnerProcess {
