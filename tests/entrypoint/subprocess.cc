@@ -96,6 +96,17 @@ bool Subprocess::WaitForStdout(const std::string& needle, int timeout_ms) {
   return true;
 }
 
+bool Subprocess::WriteStdin(const std::string& data) {
+  size_t done = 0;
+  while (in_ >= 0 && done < data.size()) {
+    const ssize_t n = write(in_, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return in_ >= 0;
+}
+
 void Subprocess::CloseStdin() {
   if (in_ >= 0) close(in_);
   in_ = -1;

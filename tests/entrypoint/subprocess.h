@@ -24,6 +24,8 @@ class Subprocess {
   // Reads output until stdout contains `needle`; false at the deadline or EOF.
   bool WaitForStdout(const std::string& needle, int timeout_ms);
   void CloseStdin();
+  // Writes all of `data` to the child's stdin; false when it is closed.
+  bool WriteStdin(const std::string& data);
 
   // Reads all output and reaps the process. Returns its exit code (128+N for
   // signal N), or -1 when it was still running at the deadline (it is then
