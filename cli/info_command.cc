@@ -85,7 +85,13 @@ std::string FormatInfoText(const pb::GetInfoResponse& info, const std::string& a
   };
   line("address", address);
   line("version", info.version());
-  line("uid/gid", absl::StrCat(info.uid(), "/", info.gid()));
+  line("runner uid/gid", absl::StrCat(info.uid(), "/", info.gid()));
+  line("tools uid/gid", absl::StrCat(info.tool_uid(), "/", info.tool_gid(),
+                                     info.tools_share_runner_uid() ? " (the runner's own)"
+                                                                   : " (separate from the runner)"));
+  if (info.tools_share_runner_uid() && !info.identity_note().empty()) {
+    line("warning", info.identity_note());
+  }
   line("unprivileged", info.unprivileged() ? "yes (no capabilities, no_new_privs)" : "no");
   line("pid", absl::StrCat(info.pid()));
   line("hostname", info.hostname());
@@ -127,6 +133,11 @@ std::string FormatInfoJson(const pb::GetInfoResponse& info, const std::string& a
              .Int("pid", info.pid())
              .Uint("uptime_ms", info.uptime_ms())
              .Bool("unprivileged", info.unprivileged())
+             .Uint("tool_uid", info.tool_uid())
+             .Uint("tool_gid", info.tool_gid())
+             .Bool("tools_share_runner_uid", info.tools_share_runner_uid())
+             .String("identity_note", info.identity_note())
+             .Raw("auth_schemes", JsonStringArray(info.auth_schemes()))
              .Finish() +
          "\n";
 }

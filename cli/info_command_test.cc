@@ -14,8 +14,10 @@ using ::testing::HasSubstr;
 sagewai::sandbox::v1::GetInfoResponse Sample() {
   sagewai::sandbox::v1::GetInfoResponse info;
   info.set_version("0.1.0");
-  info.set_uid(1000);
-  info.set_gid(1000);
+  info.set_uid(900);
+  info.set_gid(900);
+  info.set_tool_uid(1000);
+  info.set_tool_gid(1000);
   info.add_capabilities("bash");
   info.add_capabilities("code_eval.python");
   info.set_workdir("/workspace");
@@ -48,12 +50,26 @@ TEST(CliFormatInfoTest, Text) {
   std::string text = FormatInfoText(Sample(), "unix:///s");
   EXPECT_THAT(text, HasSubstr("address:                 unix:///s\n"));
   EXPECT_THAT(text, HasSubstr("version:                 0.1.0\n"));
-  EXPECT_THAT(text, HasSubstr("uid/gid:                 1000/1000\n"));
+  EXPECT_THAT(text, HasSubstr("runner uid/gid:          900/900\n"));
+  EXPECT_THAT(text, HasSubstr("tools uid/gid:           1000/1000 (separate from the runner)\n"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("warning")));
   EXPECT_THAT(text, HasSubstr("capabilities:            bash, code_eval.python\n"));
   EXPECT_THAT(text, HasSubstr("uptime:                  1 h 2 min\n"));
   EXPECT_THAT(text, HasSubstr("  default timeout:       1 min\n"));
   EXPECT_THAT(text, HasSubstr("  context idle timeout:  none\n"));
   EXPECT_THAT(text, HasSubstr("  max output:            1048576 bytes per stream\n"));
+}
+
+TEST(CliFormatInfoTest, SharedUidIsAWarningWithTheReason) {
+  auto info = Sample();
+  info.set_uid(1000);
+  info.set_tools_share_runner_uid(true);
+  info.set_identity_note("started as uid 1000");
+  std::string text = FormatInfoText(info, "unix:///s");
+  EXPECT_THAT(text, HasSubstr("tools uid/gid:           1000/1000 (the runner's own)\n"));
+  EXPECT_THAT(text, HasSubstr("warning:                 started as uid 1000\n"));
+  EXPECT_THAT(FormatInfoJson(info, "unix:///s"),
+              HasSubstr(R"("tools_share_runner_uid":true,"identity_note":"started as uid 1000")"));
 }
 
 TEST(CliFormatInfoTest, JsonIsValidAndComplete) {
@@ -64,7 +80,9 @@ TEST(CliFormatInfoTest, JsonIsValidAndComplete) {
   const auto& f = parsed.fields();
   EXPECT_EQ(f.at("address").string_value(), "unix:///s");
   EXPECT_EQ(f.at("version").string_value(), "0.1.0");
-  EXPECT_EQ(f.at("uid").number_value(), 1000);
+  EXPECT_EQ(f.at("uid").number_value(), 900);
+  EXPECT_EQ(f.at("tool_uid").number_value(), 1000);
+  EXPECT_FALSE(f.at("tools_share_runner_uid").bool_value());
   EXPECT_EQ(f.at("hostname").string_value(), "box \"1\"");
   EXPECT_TRUE(f.at("unprivileged").bool_value());
   ASSERT_EQ(f.at("capabilities").list_value().values_size(), 2);

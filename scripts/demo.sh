@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: the main job end to end on this machine. Starts the real
-# tool-runner the way the entrypoint would (token handed over, tools dropped
-# to an unprivileged user when we are root), then drives it with the host
-# CLI over gRPC and with the existing worker's stdio protocol.
+# tool-runner the way the entrypoint would (token handed over; as root, the
+# runner under a user of its own and the tools under another, as in the
+# images: here `daemon` and `nobody`), then drives it with the host CLI over
+# gRPC and with the existing worker's stdio protocol.
 set -euo pipefail
 build=${1:-build}
 bin="$build/bin"
@@ -25,10 +26,20 @@ printf '%s\n' "$token" > "$dir/token"
 chmod 0600 "$dir/token"
 
 user=$(id -u)
-if [[ $user -eq 0 ]]; then user=nobody; fi
+runner_user=
+if [[ $user -eq 0 ]]; then
+  user=nobody
+  if id daemon >/dev/null 2>&1; then
+    # The socket directory belongs to the runner and no tool may write it.
+    runner_user=daemon
+    chown daemon:root "$dir/run"
+    chmod 0750 "$dir/run"
+  fi
+fi
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "start: sagewai-entrypoint → sagewai-tool-runner serve (AGENT_USER=$user)"
+step "start: sagewai-entrypoint → sagewai-tool-runner serve (runner: ${runner_user:-as started}, tools: AGENT_USER=$user)"
+SAGEWAI_RUNNER_USER="$runner_user" \
 SESSION_TOKEN="$token" AGENT_USER="$user" AGENT_WORKDIR="$dir/workspace" \
   PATH="$PWD/$bin:$PATH" SAGEWAI_LOG_LEVEL=info \
   "$bin/sagewai-entrypoint" -- sagewai-tool-runner serve --listen "unix://$dir/run/tool-runner.sock" \
@@ -47,6 +58,16 @@ step "sagewai-sandbox info"
 
 step "sagewai-sandbox exec -- 'id; echo \$SESSION_TOKEN'"
 "${cli[@]}" exec --token-file "$dir/token" -- 'id; echo "token visible to the tool: [${SESSION_TOKEN:-}]"' || true
+
+if [[ -n $runner_user ]]; then
+  step "a tool attacks the runner: replace its socket, signal it, read its memory"
+  "${cli[@]}" exec --token-file "$dir/token" -- '
+    sock=$(ls -d '"$dir"'/run/tool-runner.sock)
+    rm -f "$sock" 2>&1 | sed "s/^/  /"; ln -sf /tmp/evil "$sock" 2>&1 | sed "s/^/  /"
+    kill -TERM $PPID 2>&1 | sed "s/^/  /"
+    cat /proc/$PPID/environ 2>&1 >/dev/null | sed "s/^/  /"
+    echo "tool: uid $(id -u); runner: uid $(grep ^Uid: /proc/$PPID/status | cut -f2)"' || true
+fi
 
 step "a timeout kills the whole process tree"
 "${cli[@]}" exec --token-file "$dir/token" --timeout 1 -- 'sleep 30 & sleep 30' || echo "exit code $? (124 = timeout)"

@@ -23,6 +23,7 @@ done
 # One container, the tools' view of the image, no engine defaults involved.
 out=$(docker run --rm --entrypoint /bin/bash "$IMAGE" -c '
   id -u agent; id -g agent; getent passwd agent | cut -d: -f6,7
+  id -u sagewai; id -g sagewai
   stat -c "%u:%g %a" /workspace /run/sagewai /home/agent
   for b in sagewai-entrypoint sagewai-tool-runner; do
     test -x /usr/local/bin/$b && echo "$b ok"
@@ -32,8 +33,10 @@ out=$(docker run --rm --entrypoint /bin/bash "$IMAGE" -c '
 expected="1000
 1000
 /home/agent:/bin/bash
+900
+900
 1000:0 775
-1000:0 775
+900:0 770
 1000:1000 755
 sagewai-entrypoint ok
 sagewai-tool-runner ok
