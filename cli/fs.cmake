@@ -6,7 +6,7 @@ endif()
 
 add_library(sagewai_cli_fs STATIC "${CMAKE_CURRENT_LIST_DIR}/fs_command.cc")
 target_link_libraries(sagewai_cli_fs PUBLIC
-  sagewai::cli_connection sagewai::cli_util sagewai::fs sagewai::fs_sha256 sagewai::proto
+  sagewai::cli_connection sagewai::cli_util sagewai::fs sagewai::sha256 sagewai::proto
   sagewai::base)
 add_library(sagewai::cli_fs ALIAS sagewai_cli_fs)
 target_link_libraries(sagewai-sandbox PRIVATE sagewai::cli_fs)

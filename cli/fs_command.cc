@@ -27,7 +27,7 @@
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 #include "tool-runner/fs_json.h"
 #include "tool-runner/fs_path.h"
-#include "tool-runner/fs_sha256.h"
+#include "common/sha256.h"
 
 namespace sagewai::cli {
 

@@ -1,21 +1,16 @@
 # The Filesystem service (included from tool-runner/CMakeLists.txt).
 set(_sagewai_fs_dir "${CMAKE_CURRENT_LIST_DIR}")
 
-# SHA-256, shared with the host CLI's end-to-end check of uploads.
-add_library(sagewai_fs_sha256 STATIC "${_sagewai_fs_dir}/fs_sha256.cc")
-target_link_libraries(sagewai_fs_sha256 PUBLIC sagewai::base)
-add_library(sagewai::fs_sha256 ALIAS sagewai_fs_sha256)
-
 # The operations themselves, as blocking functions, and the I/O pool.
 add_library(sagewai_fs STATIC
   "${_sagewai_fs_dir}/fs_path.cc" "${_sagewai_fs_dir}/fs_tree.cc" "${_sagewai_fs_dir}/fs_ops.cc"
   "${_sagewai_fs_dir}/fs_write.cc" "${_sagewai_fs_dir}/fs_glob.cc" "${_sagewai_fs_dir}/fs_watch.cc"
   "${_sagewai_fs_dir}/fs_io_pool.cc" "${_sagewai_fs_dir}/fs_json.cc")
-target_link_libraries(sagewai_fs PUBLIC sagewai::fs_sha256 sagewai::proto sagewai::base)
+target_link_libraries(sagewai_fs PUBLIC sagewai::sha256 sagewai::proto sagewai::base)
 add_library(sagewai::fs ALIAS sagewai_fs)
 
 sagewai_test(fs_test
-  SRCS "${_sagewai_fs_dir}/fs_sha256_test.cc" "${_sagewai_fs_dir}/fs_path_test.cc"
+  SRCS "${_sagewai_fs_dir}/fs_path_test.cc"
        "${_sagewai_fs_dir}/fs_ops_test.cc" "${_sagewai_fs_dir}/fs_write_test.cc"
        "${_sagewai_fs_dir}/fs_glob_test.cc" "${_sagewai_fs_dir}/fs_watch_test.cc"
        "${_sagewai_fs_dir}/fs_io_pool_test.cc"

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/json_reader.h"
 #include "common/json_writer.h"
-#include "tool-runner/fs_sha256.h"
+#include "common/sha256.h"
 #include "tool-runner/fs_test_util.h"
 
 namespace sagewai {

@@ -25,7 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "common/unique_fd.h"
 #include "sagewai/sandbox/v1/sandbox.pb.h"
-#include "tool-runner/fs_sha256.h"
+#include "common/sha256.h"
 
 namespace sagewai::fs {
 

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "tool-runner/fs_sha256.h"
+#include "common/sha256.h"
 #include "tool-runner/fs_test_util.h"
 
 namespace sagewai::fs {

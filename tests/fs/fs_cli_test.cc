@@ -14,7 +14,7 @@
 #include "common/json_reader.h"
 #include "tests/fs/fs_test_client.h"
 #include "tests/runner/runner_process.h"
-#include "tool-runner/fs_sha256.h"
+#include "common/sha256.h"
 
 namespace sagewai::testing {
 namespace {

@@ -15,7 +15,7 @@
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 #include "tests/fs/fs_test_client.h"
 #include "tests/runner/runner_process.h"
-#include "tool-runner/fs_sha256.h"
+#include "common/sha256.h"
 
 namespace sagewai::testing {
 namespace {

@@ -17,7 +17,7 @@
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/runner/runner_process.h"
-#include "tool-runner/fs_sha256.h"
+#include "common/sha256.h"
 
 namespace sagewai::testing {
 

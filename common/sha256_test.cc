@@ -1,4 +1,4 @@
-#include "tool-runner/fs_sha256.h"
+#include "common/sha256.h"
 
 #include <gtest/gtest.h>
 

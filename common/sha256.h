@@ -1,9 +1,10 @@
-// SHA-256 (FIPS 180-4) for the Filesystem service's write checksums and the
-// CLI's end-to-end check. Uses the x86 SHA extensions when the CPU has them
-// (about 2 GB/s, so hashing does not slow a 1 GiB write down), else portable
-// code. Not thread-safe per object; objects are independent.
-#ifndef SAGEWAI_TOOL_RUNNER_FS_SHA256_H_
-#define SAGEWAI_TOOL_RUNNER_FS_SHA256_H_
+// SHA-256 (FIPS 180-4) for the Filesystem service's write checksums, the
+// CLI's end-to-end check and HMAC-SHA256 (common/hmac_sha256.h). Uses the
+// x86 SHA extensions when the CPU has them (about 2 GB/s, so hashing does
+// not slow a 1 GiB write down), else portable code. Not thread-safe per object; objects are
+// independent.
+#ifndef SAGEWAI_COMMON_SHA256_H_
+#define SAGEWAI_COMMON_SHA256_H_
 
 #include <array>
 #include <cstddef>
@@ -50,4 +51,4 @@ void Sha256BlocksShaNi(uint32_t state[8], const uint8_t* data, size_t blocks);
 
 }  // namespace sagewai
 
-#endif  // SAGEWAI_TOOL_RUNNER_FS_SHA256_H_
+#endif  // SAGEWAI_COMMON_SHA256_H_
