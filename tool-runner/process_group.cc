@@ -8,7 +8,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <sys/stat.h>
 
@@ -192,60 +195,118 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
 
 namespace {
 
-// ppid of every process, read from /proc/PID/stat.
-std::unordered_map<pid_t, pid_t> ParentMap() {
-  std::unordered_map<pid_t, pid_t> parents;
+struct ProcStat {
+  pid_t ppid = 0;
+  char state = '?';
+  unsigned long long start_time = 0;
+};
+
+// Fields 3 (state), 4 (ppid) and 22 (starttime) of /proc/PID/stat.
+bool ReadProcStat(pid_t pid, ProcStat* out) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  // The command name may contain spaces and parentheses: parse after the last ')'.
+  char* rparen = strrchr(buf, ')');
+  if (rparen == nullptr) return false;
+  int ppid;
+  unsigned long long start;
+  // state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+  // utime stime cutime cstime priority nice num_threads itrealvalue starttime
+  if (sscanf(rparen + 1,
+             " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+             &out->state, &ppid, &start) != 3) {
+    return false;
+  }
+  out->ppid = ppid;
+  out->start_time = start;
+  return true;
+}
+
+// Every process, from /proc.
+std::unordered_map<pid_t, ProcStat> ProcessTable() {
+  std::unordered_map<pid_t, ProcStat> table;
   DIR* dir = opendir("/proc");
-  if (dir == nullptr) return parents;
+  if (dir == nullptr) return table;
   while (dirent* entry = readdir(dir)) {
     char* end;
     long pid = strtol(entry->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    char buf[512];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) continue;
-    buf[n] = '\0';
-    // The command name may contain spaces and parentheses: parse after the last ')'.
-    char* rparen = strrchr(buf, ')');
-    if (rparen == nullptr) continue;
-    char state;
-    int ppid;
-    if (sscanf(rparen + 1, " %c %d", &state, &ppid) == 2) parents[pid] = ppid;
+    ProcStat st;
+    if (ReadProcStat(static_cast<pid_t>(pid), &st)) table[static_cast<pid_t>(pid)] = st;
   }
   closedir(dir);
-  return parents;
+  return table;
+}
+
+// Processes descending from any of `roots`.
+std::vector<std::pair<pid_t, ProcStat>> Descendants(
+    const std::unordered_map<pid_t, ProcStat>& table, const std::vector<pid_t>& roots) {
+  std::vector<std::pair<pid_t, ProcStat>> out;
+  for (const auto& [pid, st] : table) {
+    for (pid_t p = st.ppid, hops = 0; p > 1 && hops < 4096; ++hops) {
+      if (std::find(roots.begin(), roots.end(), p) != roots.end()) {
+        out.emplace_back(pid, st);
+        break;
+      }
+      auto it = table.find(p);
+      if (it == table.end()) break;
+      p = it->second.ppid;
+    }
+  }
+  return out;
+}
+
+void Remember(std::vector<ProcessRef>* refs, ProcessRef ref) {
+  if (refs != nullptr && std::find(refs->begin(), refs->end(), ref) == refs->end()) {
+    refs->push_back(ref);
+  }
 }
 
 }  // namespace
 
-int SignalTree(pid_t pgid, pid_t root, int sig) {
+int SignalTree(pid_t pgid, pid_t root, int sig, std::vector<ProcessRef>* outside) {
   // Find the descendants first: once the group is signalled, dying parents
   // hand their children to the subreaper and the ancestry is lost.
-  std::vector<pid_t> descendants;
-  if (root > 0) {
-    auto parents = ParentMap();
-    for (const auto& [pid, ppid] : parents) {
-      for (pid_t p = ppid, hops = 0; p > 1 && hops < 4096; ++hops) {
-        if (p == root) {
-          descendants.push_back(pid);
-          break;
-        }
-        auto it = parents.find(p);
-        if (it == parents.end()) break;
-        p = it->second;
-      }
-    }
-  }
+  std::vector<std::pair<pid_t, ProcStat>> descendants;
+  if (root > 0) descendants = Descendants(ProcessTable(), {root});
   int signalled = 0;
   if (pgid > 0 && SignalTool(-pgid, sig) == 0) ++signalled;
-  for (pid_t pid : descendants) {
-    if (getpgid(pid) != pgid && SignalTool(pid, sig) == 0) ++signalled;
+  for (const auto& [pid, st] : descendants) {
+    if (getpgid(pid) == pgid) continue;
+    Remember(outside, ProcessRef{pid, st.start_time});
+    if (SignalTool(pid, sig) == 0) ++signalled;
   }
+  return signalled;
+}
+
+int SignalRefs(std::vector<ProcessRef>* refs, int sig) {
+  if (refs->empty()) return 0;
+  const auto table = ProcessTable();
+  std::vector<ProcessRef> live;
+  std::vector<pid_t> roots;
+  for (const ProcessRef& ref : *refs) {
+    auto it = table.find(ref.pid);
+    if (it == table.end() || it->second.start_time != ref.start_time || it->second.state == 'Z') {
+      continue;
+    }
+    live.push_back(ref);
+    roots.push_back(ref.pid);
+  }
+  for (const auto& [pid, st] : Descendants(table, roots)) {
+    if (st.state != 'Z') Remember(&live, ProcessRef{pid, st.start_time});
+  }
+  int signalled = 0;
+  for (const ProcessRef& ref : live) {
+    if (SignalTool(ref.pid, sig) == 0) ++signalled;
+  }
+  *refs = std::move(live);
   return signalled;
 }
 

@@ -41,11 +41,28 @@ struct SpawnedProcess {
 // signal mask and default dispositions.
 absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec);
 
+// A process by pid and start time (clock ticks since boot, /proc/PID/stat
+// field 22): a later signal through it never reaches a process that reused
+// the pid.
+struct ProcessRef {
+  pid_t pid = 0;
+  unsigned long long start_time = 0;
+  bool operator==(const ProcessRef& o) const { return pid == o.pid && start_time == o.start_time; }
+};
+
 // Sends `sig` to the process group `pgid` and to every process that
 // descends from `root` (found through /proc), so that a tool which moved
-// children into a group of their own still loses them. Returns how many
-// processes were signalled. ESRCH is not an error.
-int SignalTree(pid_t pgid, pid_t root, int sig);
+// children into a group of their own still loses them. Those outside the
+// group are added to `*outside` (when given, without duplicates): once their
+// parents die they are no longer descendants of `root`, so a later signal
+// must reach them through SignalRefs. Returns how many processes were
+// signalled. ESRCH is not an error.
+int SignalTree(pid_t pgid, pid_t root, int sig, std::vector<ProcessRef>* outside = nullptr);
+
+// Sends `sig` to each process of `refs` that is still the same process and
+// not a zombie, and to its descendants (which join `refs`); drops the ones
+// that are gone. Returns how many were signalled.
+int SignalRefs(std::vector<ProcessRef>* refs, int sig);
 
 // True while any process of the group exists (zombies included).
 bool GroupAlive(pid_t pgid);

@@ -57,6 +57,8 @@ struct Supervisor::Command {
   bool timed_out = false;
   bool cancelled = false;
   int confirm_tries = 0;
+  // Descendants that left the process group, found when the kill began.
+  std::vector<ProcessRef> outside;
   EventLoop::TimerId deadline = kNoTimer;
   EventLoop::TimerId grace = kNoTimer;
 };
@@ -255,7 +257,10 @@ void Supervisor::BeginKill(Command& c, bool timed_out, bool cancelled,
   if (c.exited) return;
   if (c.killing) {
     // A second, more urgent request (shutdown) shortens the grace.
-    if (grace.count() == 0) SignalTree(c.pid, c.pid, SIGKILL);
+    if (grace.count() == 0) {
+      SignalTree(c.pid, c.pid, SIGKILL, &c.outside);
+      SignalRefs(&c.outside, SIGKILL);
+    }
     return;
   }
   c.killing = true;
@@ -264,16 +269,17 @@ void Supervisor::BeginKill(Command& c, bool timed_out, bool cancelled,
     c.deadline = kNoTimer;
   }
   if (grace.count() == 0) {
-    SignalTree(c.pid, c.pid, SIGKILL);
+    SignalTree(c.pid, c.pid, SIGKILL, &c.outside);
     return;
   }
-  SignalTree(c.pid, c.pid, SIGTERM);
-  SignalTree(c.pid, c.pid, SIGCONT);  // stopped processes must see the SIGTERM
+  SignalTree(c.pid, c.pid, SIGTERM, &c.outside);
+  SignalTree(c.pid, c.pid, SIGCONT, &c.outside);  // stopped processes must see the SIGTERM
   const uint64_t id = c.id;
   c.grace = loop_->AddTimer(grace, [this, id] {
     if (Command* cmd = Find(id)) {
       cmd->grace = kNoTimer;
-      SignalTree(cmd->pid, cmd->pid, SIGKILL);
+      SignalTree(cmd->pid, cmd->pid, SIGKILL, &cmd->outside);
+      SignalRefs(&cmd->outside, SIGKILL);
     }
   });
 }
@@ -303,9 +309,11 @@ void Supervisor::MaybeFinish(uint64_t id) {
   if (cp == nullptr || !cp->exited) return;
   Command& c = *cp;
   if (c.killing) {
-    // The leader is gone; nothing of its group may outlive the call.
+    // The leader is gone; nothing of its group, nor what left the group,
+    // may outlive the call.
     SignalTree(c.pid, 0, SIGKILL);
-    if (GroupAlive(c.pid) && ++c.confirm_tries < kConfirmTries) {
+    SignalRefs(&c.outside, SIGKILL);
+    if ((GroupAlive(c.pid) || !c.outside.empty()) && ++c.confirm_tries < kConfirmTries) {
       loop_->AddTimer(kConfirmInterval, [this, id] { MaybeFinish(id); });
       return;
     }

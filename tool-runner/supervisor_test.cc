@@ -50,6 +50,35 @@ TEST_F(SupervisorTest, CollectsOutputAndExitCode) {
   EXPECT_FALSE(r.timed_out);
 }
 
+// The leader dies of the SIGTERM at once, and the descendant that left its
+// group (setsid) and ignores SIGTERM is no longer its descendant when the
+// SIGKILL comes: it must be remembered from the first scan.
+TEST_F(SupervisorTest, TimeoutKillsADescendantThatLeftTheGroupAndIgnoresSigterm) {
+  char tmpl[] = "/tmp/sagewai-escapee-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string pid_file = std::string(tmpl) + "/pid";
+  CommandSpec spec = Bash("setsid bash -c 'trap \"\" TERM; echo $$ > " + pid_file +
+                          "; exec sleep 60' & while [ ! -s " + pid_file + " ]; do :; done; sleep 60");
+  spec.timeout = milliseconds(300);
+  CommandResult r = Run(std::move(spec));
+  EXPECT_TRUE(r.timed_out);
+  FILE* f = fopen(pid_file.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  int escapee = 0;
+  ASSERT_EQ(fscanf(f, "%d", &escapee), 1);
+  fclose(f);
+  // Killed before the result came back: gone, or at most a zombie nobody
+  // reaped yet (this test process is no subreaper).
+  char state = 'R';
+  if (FILE* st = fopen(("/proc/" + std::to_string(escapee) + "/stat").c_str(), "r")) {
+    EXPECT_EQ(fscanf(st, "%*d %*s %c", &state), 1);
+    fclose(st);
+    EXPECT_EQ(state, 'Z');
+  }
+  unlink(pid_file.c_str());
+  rmdir(tmpl);
+}
+
 TEST_F(SupervisorTest, ReportsDeathBySignal) {
   CommandResult r = Run(Bash("kill -SEGV $$"));
   EXPECT_EQ(r.signal, SIGSEGV);
