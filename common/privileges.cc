@@ -334,9 +334,10 @@ std::string EnterWorkdir(const std::string& workdir, const std::string& home) {
   return workdir;
 }
 
-bool BecomeAgent(const AgentOptions& options, AgentIdentity* identity, std::string* error) {
-  std::string passwd, group, read_error;
-  if (!ReadSmallFile(options.passwd_path, &passwd, &read_error)) {
+bool ReadUserDatabases(const AgentOptions& options, std::string* passwd, std::string* group,
+                       std::string* error) {
+  std::string read_error;
+  if (!ReadSmallFile(options.passwd_path, passwd, &read_error)) {
     // A uid or uid:gid needs no passwd entry; a name does.
     if (!AllDigitsOrColon(options.user)) {
       *error =
@@ -344,12 +345,18 @@ bool BecomeAgent(const AgentOptions& options, AgentIdentity* identity, std::stri
       return false;
     }
     log::Debug("no passwd file; using the numeric AGENT_USER as is", {{"error", read_error}});
-    passwd.clear();
+    passwd->clear();
   }
-  if (!ReadSmallFile(options.group_path, &group, &read_error)) {
+  if (!ReadSmallFile(options.group_path, group, &read_error)) {
     log::Debug("no group file; no supplementary groups", {{"error", read_error}});
-    group.clear();
+    group->clear();
   }
+  return true;
+}
+
+bool BecomeAgent(const AgentOptions& options, AgentIdentity* identity, std::string* error) {
+  std::string passwd, group;
+  if (!ReadUserDatabases(options, &passwd, &group, error)) return false;
   ResolvedUser target;
   if (!ResolveUser(options.user, passwd, group, &target, error)) {
     *error = "refusing to start: " + *error;

@@ -45,6 +45,12 @@ struct AgentIdentity {
   bool bounding_cleared;  // bounding set empty (needs CAP_SETPCAP at the time)
 };
 
+// Reads the passwd and group files of `options`. A missing passwd file is an
+// error only when AGENT_USER is a name (a uid needs no entry); a missing
+// group file means no supplementary groups.
+bool ReadUserDatabases(const AgentOptions& options, std::string* passwd, std::string* group,
+                       std::string* error);
+
 // The same as the Status version below, without Abseil: false with *error
 // set when the process must not go on (unknown user, refused, failed drop).
 bool BecomeAgent(const AgentOptions& options, AgentIdentity* identity, std::string* error);

@@ -3,18 +3,12 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
 
 #include "common/log.h"
 
 namespace sagewai {
 namespace {
-
-bool Numeric(const std::string& s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || c == ':'; });
-}
 
 bool CanSeparate(const RunnerUsers& users) {
   return users.runner_found && users.runner.uid != 0 && users.runner.uid != users.tool.uid;
@@ -23,16 +17,8 @@ bool CanSeparate(const RunnerUsers& users) {
 }  // namespace
 
 bool ResolveRunnerUsers(const AgentOptions& options, RunnerUsers* users, std::string* error) {
-  std::string passwd, group, read_error;
-  if (!ReadSmallFile(options.passwd_path, &passwd, &read_error)) {
-    if (!Numeric(options.user)) {
-      *error =
-          "refusing to start: cannot resolve AGENT_USER \"" + options.user + "\": " + read_error;
-      return false;
-    }
-    passwd.clear();
-  }
-  if (!ReadSmallFile(options.group_path, &group, &read_error)) group.clear();
+  std::string passwd, group;
+  if (!ReadUserDatabases(options, &passwd, &group, error)) return false;
   if (!ResolveUser(options.user, passwd, group, &users->tool, error)) {
     *error = "refusing to start: " + *error;
     return false;
