@@ -24,6 +24,32 @@ constexpr const char* kReinherit =
     "re-inherit from ghcr.io/sagewai/sandbox-base (FROM sandbox-base, and don't override its "
     "ENTRYPOINT or CMD) and retry";
 
+// What separates the runner from the tools, for the isolation checks.
+constexpr const char* kSeparateUids =
+    "the runner must not share the tools' uid: the image must create the system user `sagewai` "
+    "(uid 900, gid 900) and give it /run/sagewai (install -d -o 900 -g 0 -m 0770 "
+    "/run/sagewai), and the container must start as root with SETUID and SETGID (--cap-drop ALL "
+    "--cap-add SETUID --cap-add SETGID --cap-add SETPCAP, as start and validate do), not with "
+    "--user; ";
+
+// "refused", "ok" or "unknown" for one probe section: the tools' own words
+// (coreutils, busybox) for EACCES and EPERM.
+std::string Verdict(const std::string& text) {
+  if (absl::StrContains(text, "Permission denied") ||
+      absl::StrContains(text, "Operation not permitted")) {
+    return "refused";
+  }
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StripAsciiWhitespace(line) == "ok") return "ok";
+  }
+  return "unknown";
+}
+
+std::string FirstLine(const std::string& text) {
+  std::string line(absl::StripAsciiWhitespace(text.substr(0, text.find('\n'))));
+  return line.empty() ? "no output" : line;
+}
+
 }  // namespace
 
 std::optional<std::string> ParseVersionOutput(const std::string& output) {
@@ -167,6 +193,74 @@ std::optional<CheckFailure> CheckPid1(const std::string& cmdline) {
       absl::StrCat("keep ENTRYPOINT [\"/usr/local/bin/sagewai-entrypoint\"]: it reaps zombies, "
                    "forwards signals, strips the control-plane variables and drops privileges; ",
                    kReinherit)};
+}
+
+std::string SocketReplaceProbeScript(const std::string& nonce, const std::string& socket_path) {
+  const std::string dir = socket_path.substr(0, socket_path.rfind('/') + 1);
+  return absl::StrCat("S='", socket_path, "'\nK='", dir, ".sagewai-validate-", nonce, "'\n",
+                      R"(ln "$S" "$K" 2>/dev/null
+echo @@unlink
+rm -f "$S" 2>&1 && ! [ -e "$S" ] && echo ok
+[ -e "$S" ] || ln "$K" "$S" 2>/dev/null
+echo @@rename
+if touch "$K.src" 2>/dev/null; then
+  mv -f "$K.src" "$S" 2>&1 && echo ok
+else
+  mv "$S" "$K.moved" 2>&1 && echo ok && mv "$K.moved" "$S"
+fi
+if [ -e "$K" ] && ! [ "$K" -ef "$S" ]; then mv -f "$K" "$S"; fi
+rm -f "$K" "$K.src" 2>/dev/null
+exit 0
+)");
+}
+
+std::optional<CheckFailure> CheckSocketReplace(const std::string& probe_output) {
+  const std::map<std::string, std::string> sections = SplitProbeSections(probe_output);
+  std::vector<std::string> problems;
+  for (const char* step : {"unlink", "rename"}) {
+    auto it = sections.find(step);
+    const std::string text = it == sections.end() ? "" : it->second;
+    const std::string verdict = Verdict(text);
+    if (verdict == "ok") {
+      problems.push_back(absl::StrCat(step == std::string("unlink") ? "a tool removed it"
+                                                                    : "a tool renamed over it"));
+    } else if (verdict == "unknown") {
+      problems.push_back(absl::StrCat("the ", step, " attempt neither worked nor was refused (",
+                                      it == sections.end() ? "no output" : FirstLine(text), ")"));
+    }
+  }
+  if (problems.empty()) return std::nullopt;
+  return CheckFailure{
+      absl::StrCat("a tool cannot replace the runner's socket: ", absl::StrJoin(problems, "; "),
+                   " — a tool could listen in its place and receive the host's calls"),
+      absl::StrCat(kSeparateUids, kReinherit)};
+}
+
+std::string SignalProbeScript(int64_t runner_pid) {
+  return absl::StrCat("echo @@kill\nkill -0 ", runner_pid, " 2>&1 && echo ok\nexit 0\n");
+}
+
+std::optional<CheckFailure> CheckSignalRunner(int64_t runner_pid, const std::string& probe_output) {
+  const std::map<std::string, std::string> sections = SplitProbeSections(probe_output);
+  auto it = sections.find("kill");
+  const std::string text = it == sections.end() ? "" : it->second;
+  if (absl::StrContains(text, "Operation not permitted")) return std::nullopt;
+  const std::string what = absl::StrCat("a tool cannot signal the runner (pid ", runner_pid, "): ");
+  if (Verdict(text) == "ok") {
+    return CheckFailure{absl::StrCat(what, "kill -0 succeeded, so a tool can kill it"),
+                        absl::StrCat(kSeparateUids, kReinherit)};
+  }
+  return CheckFailure{absl::StrCat(what, "kill -0 neither worked nor was refused with EPERM (",
+                                   FirstLine(text), ")"),
+                      absl::StrCat(kSeparateUids, kReinherit)};
+}
+
+std::optional<std::string> SharedUidWarning(bool tools_share_runner_uid, const std::string& note) {
+  if (!tools_share_runner_uid) return std::nullopt;
+  return absl::StrCat(
+      "tools share the runner's uid", note.empty() ? "" : absl::StrCat(" (", note, ")"),
+      ": a tool can signal the runner and replace its socket; the host's peer check and the "
+      "challenge authentication still keep the token from it");
 }
 
 StdioResponse ParseStdioResponse(const std::string& line) {

@@ -62,6 +62,29 @@ std::string FirstCmdlineArg(const std::string& cmdline);
 // nullopt when PID 1's argv[0] is sagewai-entrypoint.
 std::optional<CheckFailure> CheckPid1(const std::string& cmdline);
 
+// The isolation checks: what a tool may do to the runner. Both probes are
+// POSIX sh (busybox will do) run as a tool; sections as in SplitProbeSections.
+
+// Tries, as a tool, to unlink the runner's socket and to rename
+// over it (a file made beside it, or the socket itself moved away), printing
+// "@@unlink" and "@@rename" each followed by the tools' error text or "ok".
+// Whatever it managed is undone through a hard link named with `nonce`
+// (made first, where the directory lets a tool make one), so that a failed
+// check leaves the runner reachable.
+std::string SocketReplaceProbeScript(
+    const std::string& nonce, const std::string& socket_path = "/run/sagewai/tool-runner.sock");
+// nullopt when both attempts failed with EACCES/EPERM.
+std::optional<CheckFailure> CheckSocketReplace(const std::string& probe_output);
+
+// `kill -0 PID` as a tool: "@@kill" then the error text, or "ok".
+std::string SignalProbeScript(int64_t runner_pid);
+// nullopt when the kill failed with EPERM.
+std::optional<CheckFailure> CheckSignalRunner(int64_t runner_pid, const std::string& probe_output);
+
+// The warning line's text when GetInfo says tools share the runner's uid,
+// else nullopt.
+std::optional<std::string> SharedUidWarning(bool tools_share_runner_uid, const std::string& note);
+
 // One response line of the JSON-RPC stdio protocol.
 struct StdioResponse {
   bool parsed = false;

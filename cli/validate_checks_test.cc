@@ -2,6 +2,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 
 #include "cli/subprocess.h"
 
@@ -134,6 +141,139 @@ TEST(CliStdioResponseTest, Parse) {
   auto junk = ParseStdioResponse("hello");
   EXPECT_FALSE(junk.parsed);
   EXPECT_THAT(junk.error, HasSubstr("not a JSON object"));
+}
+
+TEST(CliCheckSocketReplaceTest, Verdicts) {
+  EXPECT_EQ(CheckSocketReplace("@@unlink\nrm: cannot remove '/run/sagewai/tool-runner.sock': "
+                               "Permission denied\n@@rename\nmv: cannot move "
+                               "'/run/sagewai/tool-runner.sock' to '/run/sagewai/x': Permission "
+                               "denied\n"),
+            std::nullopt);
+  // A sticky directory the tool may write: EPERM for another user's socket.
+  EXPECT_EQ(CheckSocketReplace("@@unlink\nrm: cannot remove 'S': Operation not permitted\n"
+                               "@@rename\nmv: cannot move 'K.src' to 'S': Operation not "
+                               "permitted\n"),
+            std::nullopt);
+  auto both = CheckSocketReplace("@@unlink\nok\n@@rename\nok\n");
+  ASSERT_TRUE(both.has_value());
+  EXPECT_EQ(both->what,
+            "a tool cannot replace the runner's socket: a tool removed it; a tool renamed over "
+            "it — a tool could listen in its place and receive the host's calls");
+  EXPECT_THAT(both->remedy, HasSubstr("`sagewai` (uid 900, gid 900)"));
+  EXPECT_THAT(both->remedy, HasSubstr("--cap-add SETUID --cap-add SETGID"));
+  auto rename = CheckSocketReplace("@@unlink\nrm: Permission denied\n@@rename\nok\n");
+  ASSERT_TRUE(rename.has_value());
+  EXPECT_THAT(rename->what, HasSubstr(": a tool renamed over it —"));
+  auto odd = CheckSocketReplace("@@unlink\nrm: cannot remove 'S': No such file or directory\n");
+  ASSERT_TRUE(odd.has_value());
+  EXPECT_THAT(odd->what, HasSubstr("the unlink attempt neither worked nor was refused (rm: cannot "
+                                   "remove 'S': No such file or directory)"));
+  EXPECT_THAT(odd->what,
+              HasSubstr("the rename attempt neither worked nor was refused (no output)"));
+}
+
+// A listening unix socket at `path`.
+int Listen(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << strerror(errno);
+  EXPECT_EQ(listen(fd, 1), 0);
+  return fd;
+}
+
+ino_t Inode(const std::string& path) {
+  struct stat st {};
+  return lstat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+class SocketReplaceProbeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sagewai-probe-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    socket_ = dir_ + "/tool-runner.sock";
+    listener_ = Listen(socket_);
+    inode_ = Inode(socket_);
+  }
+  void TearDown() override {
+    close(listener_);
+    std::filesystem::remove_all(dir_);
+  }
+  std::string dir_, socket_;
+  int listener_ = -1;
+  ino_t inode_ = 0;
+};
+
+// Where the tool may do both, the probe says so and puts the socket back.
+TEST_F(SocketReplaceProbeTest, UndoesWhatItManaged) {
+  auto r = RunProcess({"sh", "-c", SocketReplaceProbeScript("n1", socket_)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto failure = CheckSocketReplace(r->out);
+  ASSERT_TRUE(failure.has_value()) << r->out;
+  EXPECT_THAT(failure->what, HasSubstr("a tool removed it; a tool renamed over it")) << r->out;
+  EXPECT_EQ(Inode(socket_), inode_) << r->out;
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) left.push_back(e.path());
+  EXPECT_THAT(left, ElementsAre(socket_));
+}
+
+// Where the directory is not the tool's (or sticky, like a non-root host's
+// 1777 socket directory), both attempts are refused.
+TEST_F(SocketReplaceProbeTest, RefusedInADirectoryTheToolCannotWrite) {
+  if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0) {
+    GTEST_SKIP() << "needs root and setpriv to run the probe as another user";
+  }
+  for (mode_t mode : {0755, 01777}) {
+    ASSERT_EQ(chmod(dir_.c_str(), mode), 0);
+    auto r = RunProcess({"/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534",
+                         "--clear-groups", "sh", "-c", SocketReplaceProbeScript("n2", socket_)});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(CheckSocketReplace(r->out), std::nullopt) << std::oct << mode << ": " << r->out;
+    EXPECT_EQ(Inode(socket_), inode_);
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) left.push_back(e.path());
+    EXPECT_THAT(left, ElementsAre(socket_)) << std::oct << mode;
+  }
+}
+
+TEST(CliCheckSignalRunnerTest, Verdicts) {
+  EXPECT_EQ(CheckSignalRunner(7, "@@kill\nsh: 1: kill: Operation not permitted\n"), std::nullopt);
+  auto allowed = CheckSignalRunner(7, "@@kill\nok\n");
+  ASSERT_TRUE(allowed.has_value());
+  EXPECT_EQ(allowed->what,
+            "a tool cannot signal the runner (pid 7): kill -0 succeeded, so a tool can kill it");
+  EXPECT_THAT(allowed->remedy, HasSubstr("uid 900"));
+  auto gone = CheckSignalRunner(7, "@@kill\nsh: 1: kill: No such process\n");
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_THAT(gone->what, HasSubstr("neither worked nor was refused with EPERM (sh: 1: kill: No "
+                                    "such process)"));
+}
+
+// The probe's own words, from the shell tools run with: our pid may be
+// signalled, PID 1's (as a non-root user) not.
+TEST(CliCheckSignalRunnerTest, ProbeAgainstRealProcesses) {
+  auto self = RunProcess({"sh", "-c", SignalProbeScript(getpid())});
+  ASSERT_TRUE(self.ok());
+  ASSERT_TRUE(CheckSignalRunner(getpid(), self->out).has_value()) << self->out;
+  if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0) {
+    GTEST_SKIP() << "needs root and setpriv to run the probe as another user";
+  }
+  auto other = RunProcess({"/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534",
+                           "--clear-groups", "sh", "-c", SignalProbeScript(getpid())});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(CheckSignalRunner(getpid(), other->out), std::nullopt) << other->out;
+}
+
+TEST(CliSharedUidWarningTest, OnlyWhenShared) {
+  EXPECT_EQ(SharedUidWarning(false, "whatever"), std::nullopt);
+  EXPECT_EQ(SharedUidWarning(true, "started with --user 1000:1000"),
+            "tools share the runner's uid (started with --user 1000:1000): a tool can signal the "
+            "runner and replace its socket; the host's peer check and the challenge "
+            "authentication still keep the token from it");
+  EXPECT_THAT(*SharedUidWarning(true, ""), ::testing::StartsWith("tools share the runner's uid: "));
 }
 
 TEST(CliRandomHexTest, LengthAndAlphabet) {

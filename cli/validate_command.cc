@@ -55,6 +55,8 @@ to the runner over that socket, and prints each check as it completes:
   ✓ env scrub: HOST_SECRET not visible
   ✓ PID 1 is sagewai-entrypoint
   ✓ tools run unprivileged (uid 1000, CapEff 0, NoNewPrivs 1)
+  ✓ a tool cannot signal the runner (kill -0 → EPERM)
+  ✓ a tool cannot replace the runner's socket (unlink, rename → refused)
   ✓ stdio protocol (docker exec -i … sagewai-tool-runner) → ok in 95 ms
   ✓ docker stop → 0.2 s
   PASS — image is compatible with this SDK
@@ -63,8 +65,13 @@ The version must satisfy >=0.1,<0.2 (PEP 440; pre-releases excluded). The
 env scrub fails when a tool can see HOST_SECRET (set in validate's own
 environment, as on a worker host) or the values given to the container as
 SESSION_TOKEN, SESSION_ID and CONTROL_PLANE_URL, in its environment,
-/proc/1/environ or any /proc/*/environ. A failed check prints ✗ and what to
-do. The container and the temporary directories are always removed.
+/proc/1/environ or any /proc/*/environ. The two isolation checks run a tool
+that tries to kill -0 the runner and to remove or rename over its socket
+(undoing whatever it managed); they pass when the kernel refuses (EPERM,
+EACCES): the runner runs as its own user `sagewai` (uid 900). When the
+runner reports that tools share its uid, a line starting with ⚠ says so (a
+warning, not a failure). A failed check prints ✗ and what to do. The
+container and the temporary directories are always removed.
 
 Options:
   --runtime RUNTIME  runtime for docker run, e.g. runsc (gVisor)
@@ -125,6 +132,7 @@ class Validator {
   void Pass(const std::string& text);
   void Fail(const CheckFailure& failure, const std::string& details = "");
   void Skip(const std::string& what, const std::string& why);
+  void Warn(const std::string& text);
   bool Interrupted() const { return g_interrupted.load(); }
 
   bool CheckImage();
@@ -137,6 +145,9 @@ class Validator {
   void CheckEnvScrub();
   void CheckPid1();
   void CheckUnprivileged();
+  void CheckSharedUid();
+  void CheckSignalRunner();
+  void CheckSocketReplace();
   void CheckStdio();
   void CheckStop();
   void Cleanup();
@@ -154,6 +165,9 @@ class Validator {
   std::unique_ptr<Connection> connection_;
   bool serving_ = false;
   std::string not_serving_reason_;
+  // From GetInfo (CheckSharedUid), 0 when it could not be had.
+  int64_t runner_pid_ = 0;
+  std::string get_info_error_;
   // name -> value of everything a tool must not see.
   std::map<std::string, std::string> secrets_;
   int failed_ = 0;
@@ -176,6 +190,11 @@ void Validator::Fail(const CheckFailure& failure, const std::string& details) {
 
 void Validator::Skip(const std::string& what, const std::string& why) {
   printf("- %s: skipped (%s)\n", what.c_str(), why.c_str());
+  fflush(stdout);
+}
+
+void Validator::Warn(const std::string& text) {
+  printf("⚠ %s\n", text.c_str());
   fflush(stdout);
 }
 
@@ -493,6 +512,61 @@ void Validator::CheckUnprivileged() {
   Pass(absl::StrCat(what, " (uid ", proc.uid, ", CapEff 0, NoNewPrivs 1)"));
 }
 
+void Validator::CheckSharedUid() {
+  if (!serving_) return;
+  auto stub = pb::Runner::NewStub(connection_->channel());
+  auto context = connection_->NewContext(kToolTimeout);
+  pb::GetInfoResponse info;
+  grpc::Status status = stub->GetInfo(context.get(), {}, &info);
+  if (!status.ok()) {
+    get_info_error_ = connection_->Describe(status, "Runner.GetInfo").message;
+    return;
+  }
+  runner_pid_ = info.pid();
+  if (std::optional<std::string> warning =
+          SharedUidWarning(info.tools_share_runner_uid(), info.identity_note())) {
+    Warn(*warning);
+  }
+}
+
+void Validator::CheckSignalRunner() {
+  const std::string what = "a tool cannot signal the runner";
+  if (!serving_) return Skip(what, "needs the runner");
+  if (runner_pid_ <= 0) {
+    Fail({absl::StrCat(what, ": GetInfo did not say the runner's pid",
+                       get_info_error_.empty() ? "" : absl::StrCat(" (", get_info_error_, ")")),
+          "use the sagewai-tool-runner of ghcr.io/sagewai/sandbox-base"});
+    return;
+  }
+  pb::BashResult result;
+  grpc::Status status = RunTool(SignalProbeScript(runner_pid_), &result);
+  if (!status.ok()) {
+    Fail({absl::StrCat(what, ": ", connection_->Describe(status, "Bash.Run").message), ""});
+    return;
+  }
+  if (std::optional<CheckFailure> failure = cli::CheckSignalRunner(runner_pid_, result.stdout())) {
+    Fail(*failure);
+    return;
+  }
+  Pass(absl::StrCat(what, " (kill -0 → EPERM)"));
+}
+
+void Validator::CheckSocketReplace() {
+  const std::string what = "a tool cannot replace the runner's socket";
+  if (!serving_) return Skip(what, "needs the runner");
+  pb::BashResult result;
+  grpc::Status status = RunTool(SocketReplaceProbeScript(RandomHex(8)), &result);
+  if (!status.ok()) {
+    Fail({absl::StrCat(what, ": ", connection_->Describe(status, "Bash.Run").message), ""});
+    return;
+  }
+  if (std::optional<CheckFailure> failure = cli::CheckSocketReplace(result.stdout())) {
+    Fail(*failure, Indent(result.stdout(), 6));
+    return;
+  }
+  Pass(absl::StrCat(what, " (unlink, rename → refused)"));
+}
+
 void Validator::CheckStdio() {
   const std::string what = "stdio protocol";
   const std::string remedy =
@@ -662,9 +736,19 @@ int Validator::Run() {
   }
   if (!StartContainer() || Interrupted()) return Finish();
   const std::vector<void (Validator::*)()> checks = {
-      &Validator::CheckVersion,  &Validator::CheckEcho, &Validator::CheckWorkspace,
-      &Validator::CheckEnvScrub, &Validator::CheckPid1, &Validator::CheckUnprivileged,
-      &Validator::CheckStdio,    &Validator::CheckStop,
+      &Validator::CheckVersion,
+      &Validator::CheckEcho,
+      &Validator::CheckWorkspace,
+      &Validator::CheckEnvScrub,
+      &Validator::CheckPid1,
+      &Validator::CheckUnprivileged,
+      // Signal before socket: a socket check that fails may leave the
+      // socket replaced (the channel already open keeps working).
+      &Validator::CheckSharedUid,
+      &Validator::CheckSignalRunner,
+      &Validator::CheckSocketReplace,
+      &Validator::CheckStdio,
+      &Validator::CheckStop,
   };
   for (auto check : checks) {
     if (Interrupted()) break;

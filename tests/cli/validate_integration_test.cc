@@ -99,6 +99,7 @@ class CliValidateTest : public ::testing::Test {
     const std::string suffix = RandomHex(4);
     good_ = new std::string("sagewai-cli-test:good-" + suffix);
     no_runner_ = new std::string("sagewai-cli-test:no-runner-" + suffix);
+    same_uid_ = new std::string("sagewai-cli-test:same-uid-" + suffix);
     for (const char* bin : {"sagewai-entrypoint", "sagewai-tool-runner"}) {
       std::filesystem::copy_file(kBinDir + "/" + bin, *context_ + "/" + bin);
     }
@@ -120,8 +121,22 @@ class CliValidateTest : public ::testing::Test {
     // The seed's most common mistake: the runner is not in PATH.
     std::ofstream(*context_ + "/Dockerfile.no-runner")
         << common << "COPY sagewai-entrypoint /usr/local/bin/\nCMD [\"sleep\", \"infinity\"]\n";
+    // A runner user that is the agent's uid (900 for both, the socket
+    // directory's owner): the runner serves, and its tools may signal it
+    // and replace its socket. The agent works in its home (uid 900 cannot
+    // enter the scratch /workspace validate mounts).
+    std::ofstream(*context_ + "/Dockerfile.same-uid")
+        << "FROM " << BaseImage() << "\nLABEL org.sagewai.test-run=" << suffix << "\n"
+        << "RUN groupadd --gid 900 agent && useradd --uid 900 --gid 900 --create-home agent "
+           "&& useradd --non-unique --uid 900 --gid 900 --no-create-home --shell "
+           "/usr/sbin/nologin sagewai && install -d -o 900 -g 0 -m 0770 /workspace /run/sagewai\n"
+           "ENV AGENT_WORKDIR=/home/agent\nWORKDIR /workspace\n"
+           "COPY sagewai-entrypoint sagewai-tool-runner /usr/local/bin/\n"
+           "ENTRYPOINT [\"/usr/local/bin/sagewai-entrypoint\"]\n"
+           "CMD [\"sagewai-tool-runner\", \"serve\"]\n";
     for (const auto& [tag, file] :
-         {std::pair{*good_, "Dockerfile.good"}, std::pair{*no_runner_, "Dockerfile.no-runner"}}) {
+         {std::pair{*good_, "Dockerfile.good"}, std::pair{*no_runner_, "Dockerfile.no-runner"},
+          std::pair{*same_uid_, "Dockerfile.same-uid"}}) {
       ProcessResult build =
           Exec({"docker", "build", "-q", "-t", tag, "-f", *context_ + "/" + file, *context_});
       if (build.exit_code != 0) {
@@ -132,7 +147,7 @@ class CliValidateTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (good_ != nullptr) Exec({"docker", "rmi", "-f", *good_, *no_runner_});
+    if (good_ != nullptr) Exec({"docker", "rmi", "-f", *good_, *no_runner_, *same_uid_});
     if (context_ != nullptr) std::filesystem::remove_all(*context_);
   }
 
@@ -146,6 +161,7 @@ class CliValidateTest : public ::testing::Test {
   static std::string* context_;
   static std::string* good_;
   static std::string* no_runner_;
+  static std::string* same_uid_;
 };
 
 std::string* CliValidateTest::skip_ = nullptr;
@@ -153,6 +169,7 @@ std::string* CliValidateTest::error_ = nullptr;
 std::string* CliValidateTest::context_ = nullptr;
 std::string* CliValidateTest::good_ = nullptr;
 std::string* CliValidateTest::no_runner_ = nullptr;
+std::string* CliValidateTest::same_uid_ = nullptr;
 
 TEST_F(CliValidateTest, AnImageBuiltLikeSandboxBasePasses) {
   ValidateRun run = Validate({*good_}, *good_);
@@ -166,6 +183,8 @@ TEST_F(CliValidateTest, AnImageBuiltLikeSandboxBasePasses) {
       R"(✓ env scrub: HOST_SECRET not visible)",
       R"(✓ PID 1 is sagewai-entrypoint)",
       R"(✓ tools run unprivileged \(uid 1000, CapEff 0, NoNewPrivs 1\))",
+      R"(✓ a tool cannot signal the runner \(kill -0 → EPERM\))",
+      R"(✓ a tool cannot replace the runner's socket \(unlink, rename → refused\))",
       R"(✓ stdio protocol \(docker exec -i … sagewai-tool-runner\) → ok in [0-9]+ ms)",
       R"(✓ docker stop → [0-9.]+ s)",
       R"(PASS — image is compatible with this SDK)",
@@ -191,6 +210,30 @@ TEST_F(CliValidateTest, RunnerNotInPathNamesTheRemedy) {
   EXPECT_THAT(lines, Contains(StartsWith("✗ bash echo round-trip: the runner is not serving")));
   ASSERT_FALSE(lines.empty());
   EXPECT_THAT(lines.back(), StartsWith("FAIL — "));
+  EXPECT_EQ(run.leftovers, "");
+}
+
+TEST_F(CliValidateTest, ARunnerSharingTheToolsUidFailsTheIsolationChecks) {
+  ValidateRun run = Validate({*same_uid_}, *same_uid_);
+  const ProcessResult& r = run.result;
+  EXPECT_EQ(r.exit_code, kExitCheckFailed) << r.out << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  EXPECT_THAT(lines, Contains("✓ tools run unprivileged (uid 900, CapEff 0, NoNewPrivs 1)"));
+  // A warning, then the two checks with their remedy.
+  EXPECT_THAT(lines, Contains(StartsWith("⚠ tools share the runner's uid (the runner user "
+                                         "\"sagewai\" has the agent's uid")));
+  EXPECT_THAT(lines,
+              Contains(::testing::MatchesRegex(
+                  "✗ a tool cannot signal the runner \\(pid [0-9]+\\): kill -0 succeeded, so a "
+                  "tool can kill it")));
+  EXPECT_THAT(lines, Contains("✗ a tool cannot replace the runner's socket: a tool removed it; a "
+                              "tool renamed over it — a tool could listen in its place and "
+                              "receive the host's calls"));
+  EXPECT_THAT(r.out, HasSubstr("→ the runner must not share the tools' uid: the image must create "
+                               "the system user `sagewai` (uid 900, gid 900)"));
+  // The checks after it still run.
+  EXPECT_THAT(lines, Contains(StartsWith("✓ stdio protocol")));
+  EXPECT_THAT(lines, Contains(StartsWith("✓ docker stop")));
   EXPECT_EQ(run.leftovers, "");
 }
 
