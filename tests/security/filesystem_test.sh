@@ -21,9 +21,10 @@ case $SEC_STATE in
 esac
 
 # expect_fs_refused WHAT RC STDERR: the runner refused (exit 1, its message
-# says permission denied).
+# says permission denied, not permitted or refused).
+is_refused() { [[ $1 == 1 && ($2 == *[Pp]"ermission denied"* || $2 == *"not permitted"* || $2 == *refus*) ]]; }
 expect_fs_refused() {
-  if [[ $2 == 1 && $3 == *[Pp]"ermission denied"* ]]; then
+  if is_refused "$2" "$3"; then
     pass "$1: refused (${3//$'\n'/ })"
   else
     fail "$1: not refused as PERMISSION_DENIED (exit $2): $3"
@@ -92,22 +93,30 @@ fi
 
 # The runner's own /proc/self (and PID 1's), through fs calls: the kernel
 # lets a process into its own /proc/self whatever its dumpable flag, so only
-# the file's owner and mode (and the fs call's fsuid) stand in the way.
+# the file's owner and mode (and the fs call's fsuid) stand in the way. Every
+# spelling of the runner's memory is tried, a symlink a tool made among them.
 : >"$SEC_HOST/fs-dump.bin"
-mem_open=0
-for path in /proc/self/environ /proc/self/mem /proc/1/environ /proc/1/mem; do
+rpid=$("$CLI" info --sandbox "$SANDBOX_ID" --json | jq -r .pid)
+tool 'ln -sfn /proc/self/mem /workspace/.sec/self-mem' >/dev/null
+mem_paths=(/proc/self/mem /proc/thread-self/mem "/proc/$rpid/mem" "/proc/$rpid/task/$rpid/mem"
+  /proc/self/task/../mem /workspace/.sec/self-mem)
+mem_open=
+for path in /proc/self/environ "/proc/$rpid/environ" "${mem_paths[@]}" /proc/1/environ /proc/1/mem; do
   rc=0
-  err=$(fs cat "$path" 2>&1 >"$SEC_HOST/fs-proc.out") || rc=$?
-  if [[ $SEC_STATE == cap_drop_all && $path == /proc/self/environ ]]; then
+  err=$(fs cat --length 4096 "$path" 2>&1 >"$SEC_HOST/fs-proc.out") || rc=$?
+  if [[ $SEC_STATE == cap_drop_all && $path == */environ && $path != /proc/1/* ]]; then
     # The agent is the runner's uid 0 here, and root owns these files.
     known "fs cat $path: exit $rc ${err//$'\n'/ } ($(stat -c %s "$SEC_HOST/fs-proc.out") bytes)"
   else
     expect_fs_refused "fs cat $path" "$rc" "$err"
   fi
-  [[ $path == /proc/self/mem && $err != *[Pp]"ermission denied"* ]] && mem_open=1
+  if [[ -z $mem_open && $path == *mem && $path != /proc/1/* ]] && ! is_refused "$rc" "$err"; then
+    mem_open=$path
+  fi
   cat "$SEC_HOST/fs-proc.out" >>"$SEC_HOST/fs-dump.bin"
 done
-if ((mem_open)); then
+rm -f "$HOST_WS/.sec/self-mem"
+if [[ -n $mem_open ]]; then
   # It opened: read what is mapped writable (heap, arenas, stacks, data),
   # up to 16 MiB a mapping, as an agent asking for offsets would.
   regions=0
@@ -115,11 +124,11 @@ if ((mem_open)); then
     [[ $perms == rw* ]] || continue
     lo=$((16#${range%-*})) hi=$((16#${range#*-}))
     len=$((hi - lo > 16 << 20 ? 16 << 20 : hi - lo))
-    if fs cat --offset "$lo" --length "$len" /proc/self/mem >>"$SEC_HOST/fs-dump.bin" 2>/dev/null; then
+    if fs cat --offset "$lo" --length "$len" "$mem_open" >>"$SEC_HOST/fs-dump.bin" 2>/dev/null; then
       regions=$((regions + 1))
     fi
   done < <(fs cat /proc/self/maps 2>/dev/null || true)
-  echo "fs cat read $regions writable mappings of the runner's memory through /proc/self/mem"
+  echo "fs cat read $regions writable mappings of the runner's memory through $mem_open"
 fi
 rc=0
 fs cat /proc/self/maps >/dev/null 2>&1 || rc=$?
