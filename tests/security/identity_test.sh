@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Who runs as whom, as a tool sees it: the tool's `id` and /proc/self/status
 # (every capability set 0, NoNewPrivs 1, exactly the agent's groups; also a
-# CodeEval interpreter's); the runner's /proc/PID/status (uid 900, CapPrm
+# CodeEval interpreter's, and the stdio path's); no descriptor of the runner's
+# left open in a tool; the runner's /proc/PID/status (uid 900, CapPrm
 # exactly CAP_SETUID|CAP_SETGID, CapEff 0, nothing inheritable, ambient or
 # bounding, NoNewPrivs 1; not dumpable: its /proc files belong to root);
 # PID 1 as uid 900, not the agent's; and GetInfo saying the same. In the
@@ -61,6 +62,22 @@ if "$CLI" info --sandbox "$SANDBOX_ID" --json | jq -e '.capabilities | index("co
   expect_eq "python eval: NoNewPrivs" 1 "$(status_field "$ev" NoNewPrivs)"
 else
   echo "SKIP: python eval (the runner offers no code_eval.python)"
+fi
+
+# The worker's stdio path (docker exec -i … sagewai-tool-runner): its tools
+# too run as the agent, and cannot signal the gRPC runner or PID 1.
+grpc_runner=$(json '.[0] // empty' <<<"$(probe runners)")
+st=$(stdio_call "$CID" "cat /proc/self/status; kill -0 1 2>&1; kill -0 ${grpc_runner:-0} 2>&1; exit 0" 20 | json_str stdout)
+expect_eq "stdio tool uid" "$tool_uid $tool_uid $tool_uid $tool_uid" "$(status_field "$st" Uid | xargs)"
+for cap in CapPrm CapEff CapAmb; do
+  expect_eq "stdio tool $cap" 0000000000000000 "$(status_field "$st" "$cap")"
+done
+expect_eq "stdio tool NoNewPrivs" 1 "$(status_field "$st" NoNewPrivs)"
+if shares_uid; then
+  known "stdio tool kill -0 of PID 1 and the runner: $(grep -c 'Operation not permitted' <<<"$st") of 2 refused"
+else
+  expect_eq "stdio tool: kill -0 of PID 1 and of the runner fail with EPERM" 2 \
+    "$(grep -c 'Operation not permitted' <<<"$st")"
 fi
 
 # --- the runner and PID 1, as a tool reads them -----------------------------
