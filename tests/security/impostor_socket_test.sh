@@ -80,7 +80,7 @@ wait_impostor() {
 # Places a uid-1000 impostor in the container (docker exec --user, standing
 # in for a tool) at /workspace/.sec/imp-TAG.sock.
 container_impostor() {
-  docker exec -d --user 1000:1000 "$CID" \
+  docker exec -d --user 1000:1000 --env "SEC_IMPOSTOR=${2:-forged}" "$CID" \
     python3 /workspace/.sec/probe.py impostor "/workspace/.sec/imp-$1.sock" "$1"
 }
 
@@ -89,11 +89,14 @@ container_impostor() {
 place() {
   local scenario=$1 tag=$2 info pid
   case $scenario in
-    renamed-over | symlinked)
-      container_impostor "$tag"
+    renamed-over | symlinked | downgrade | other-scheme)
+      local behaviour=forged
+      [[ $scenario == downgrade ]] && behaviour=unimplemented
+      [[ $scenario == other-scheme ]] && behaviour=bearer
+      container_impostor "$tag" "$behaviour"
       info=$(wait_impostor "$tag") || return 1
       read -r pid IMP_UID <<<"$info"
-      if [[ $scenario == renamed-over ]]; then
+      if [[ $scenario != symlinked ]]; then
         mv -f "$SEC_HOST/imp-$tag.sock" "$SOCKET"
       else
         ln -s "../workspace/.sec/imp-$tag.sock" "$SOCKET_DIR/.sec-$tag.lnk"
@@ -158,6 +161,8 @@ call() {
 scenario() {
   local name=$1 mode tag pid uid bytes modes=(sandbox addr peer-uid)
   [[ $name == tcp-port ]] && modes=(tcp)
+  # Past the peer check (told to trust uid 1000): the challenge alone.
+  [[ $name == downgrade || $name == other-scheme ]] && modes=(peer-uid)
   for mode in "${modes[@]}"; do
     tag="$name-$mode"
     keep_real_socket
@@ -241,6 +246,10 @@ else
   scenario symlinked
   scenario symlinked-host-root
   scenario tcp-port
+  # An impostor that answers the challenge as an old runner would
+  # (UNIMPLEMENTED), or names another scheme: no fallback to the token.
+  scenario downgrade
+  scenario other-scheme
 fi
 
 expect_eq "afterwards: the runner still answers" ok "$(tool 'echo ok')"

@@ -86,7 +86,7 @@ load_sandbox() {
     exit 77
   fi
   export SAGEWAI_SANDBOX_STATE_DIR
-  unset SAGEWAI_SANDBOX SAGEWAI_RUNNER_ADDR SAGEWAI_RUNNER_TOKEN
+  unset SAGEWAI_SANDBOX SAGEWAI_RUNNER_ADDR SAGEWAI_RUNNER_TOKEN SAGEWAI_ALLOW_BEARER
   if [[ $(docker inspect -f '{{.State.Running}}' "$CID" 2>/dev/null) != true ]]; then
     echo "FAIL: the sandbox $SANDBOX_ID (container ${CID:0:12}) is not running; its last log lines:"
     docker logs "$CID" 2>&1 | tail -n 15

@@ -100,10 +100,17 @@ def hpack_literal(name, value):
     return out
 
 
+# How an impostor answers each call ($SEC_IMPOSTOR): "forged", a challenge
+# answer with a random server_proof (all an impostor without the token can
+# offer); "unimplemented", as an old runner without Auth would (a client
+# must not fall back to sending the token); "bearer", a challenge answer
+# naming another scheme.
+BEHAVIOUR = os.environ.get("SEC_IMPOSTOR", "forged")
+
+
 def forged_challenge_answer():
-    """An Auth.ChallengeResponse whose server_proof is random bytes: what an
-    impostor without the token can offer."""
-    scheme = b"sagewai-hmac-sha256-v1"
+    """An Auth.ChallengeResponse whose server_proof is random bytes."""
+    scheme = b"bearer" if BEHAVIOUR == "bearer" else b"sagewai-hmac-sha256-v1"
     msg = b"\x0a" + bytes([len(scheme)]) + scheme
     msg += b"\x12\x20" + os.urandom(32) + b"\x1a\x20" + os.urandom(32)
     msg += b"\x20\xe0\xd4\x03"  # idle_expiry_ms 60000
@@ -112,8 +119,8 @@ def forged_challenge_answer():
 
 def serve_connection(conn, capture_path):
     """Speaks just enough HTTP/2 for a gRPC client to send its calls: SETTINGS
-    and PING answered, and every stream answered once with a forged
-    challenge reply. Records every byte received."""
+    and PING answered, and every stream answered once as BEHAVIOUR says.
+    Records every byte received."""
     preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
     buf = b""
     answered = set()
@@ -145,6 +152,11 @@ def serve_connection(conn, capture_path):
                         if ftype == 1 and not flags & 1:
                             continue  # headers of a call whose message follows
                         answered.add(stream)
+                        if BEHAVIOUR == "unimplemented":
+                            conn.sendall(frame(1, 5, stream, b"\x88"
+                                               + hpack_literal("content-type", "application/grpc")
+                                               + hpack_literal("grpc-status", "12")))
+                            continue
                         msg = forged_challenge_answer()
                         conn.sendall(
                             frame(1, 4, stream, b"\x88" + hpack_literal("content-type", "application/grpc"))
