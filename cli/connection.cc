@@ -20,8 +20,11 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "cli/exit_codes.h"
+#include "cli/peer_check.h"
 #include "cli/sandbox_resolve.h"
+#include "common/grpc_client_auth.h"
 #include "common/unique_fd.h"
+#include "grpcpp/create_channel_posix.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 
 namespace sagewai::cli {
@@ -30,6 +33,7 @@ namespace {
 constexpr size_t kMaxUnixPath = sizeof(sockaddr_un::sun_path) - 1;
 
 std::optional<std::string> g_sandbox_flag;
+ConnectionPolicy g_policy;
 constexpr size_t kMaxTokenFileBytes = 64 * 1024;
 
 absl::Status AddressError(absl::string_view text, absl::string_view why) {
@@ -202,6 +206,43 @@ const char* CodeName(grpc::StatusCode code) {
     default:
       return "UNKNOWN_CODE";
   }
+}
+
+grpc::ChannelArguments ChannelArgs() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  // Retry quickly: a runner that is just starting comes up in milliseconds.
+  // (Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC also takes it as the time a
+  // connection attempt may last, and a loaded host or a slow link needs the
+  // default 20 s for that.)
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return args;
+}
+
+// A channel on which every call fails at once with UNAVAILABLE: what a
+// Connection hands out after it refused the peer, so that nothing is sent.
+std::shared_ptr<grpc::Channel> DeadChannel(const std::string& target) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return grpc::CreateChannel("unix:/nonexistent/sagewai-refused",
+                               grpc::InsecureChannelCredentials());
+  }
+  ::close(sv[1]);
+  return grpc::CreateInsecureChannelFromFd(target, sv[0]);
+}
+
+// --peer-uid / --peer-pid values.
+template <typename T>
+absl::Status ParseId(absl::string_view flag, absl::string_view text, T max, T* out) {
+  uint64_t v = 0;
+  if (text.empty() || !absl::ascii_isdigit(text[0]) || !absl::SimpleAtoi(text, &v) ||
+      v > static_cast<uint64_t>(max)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " needs a number from 0 to ", max, ", not \"", text, "\""));
+  }
+  *out = static_cast<T>(v);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -386,29 +427,97 @@ CliError DescribeRpcError(const grpc::Status& status, const RpcErrorContext& con
   return e;
 }
 
-Connection::Connection(Address address, Token token)
-    : address_(std::move(address)), token_(std::move(token)) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  // Retry quickly: a runner that is just starting comes up in milliseconds.
-  // (Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC also takes it as the time a
-  // connection attempt may last, and a loaded host or a slow link needs the
-  // default 20 s for that.)
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  channel_ =
-      grpc::CreateCustomChannel(address_.GrpcTarget(), grpc::InsecureChannelCredentials(), args);
+Connection::Connection(Address address, Token token, ConnectionPolicy policy)
+    : address_(std::move(address)), token_(std::move(token)), policy_(std::move(policy)) {}
+
+std::optional<CliError> Connection::Establish(absl::Duration timeout) const {
+  std::call_once(established_, [&] {
+    establish_error_ = DoEstablish(timeout);
+    // Never the channel to a refused peer: nothing more may reach it.
+    if (establish_error_) channel_ = DeadChannel(address_.GrpcTarget());
+  });
+  return establish_error_;
+}
+
+const std::shared_ptr<grpc::Channel>& Connection::channel() const {
+  Establish();
+  return channel_;
+}
+
+std::optional<CliError> Connection::DoEstablish(absl::Duration timeout) const {
+  const grpc::ChannelArguments args = ChannelArgs();
+  std::shared_ptr<grpc::Channel> made;
+  UniqueFd fd;
+  if (address_.kind == Address::Kind::kUnix) {
+    absl::StatusOr<UniqueFd> connected = ConnectUnixSocket(address_.path);
+    if (!connected.ok()) {
+      return Describe(grpc::Status(grpc::UNAVAILABLE, std::string(connected.status().message())),
+                      "the connection");
+    }
+    absl::StatusOr<PeerCredentials> peer = ReadPeerCredentials(connected->get());
+    if (!peer.ok()) {
+      return CliError{kExitSoftware, absl::StrCat("cannot check who listens on ", address_.text,
+                                                  ": ", peer.status().message())};
+    }
+    if (absl::Status st = CheckPeer(*peer, policy_.peer, address_.text, ::geteuid()); !st.ok()) {
+      return CliError{kExitNoPerm, std::string(st.message())};
+    }
+    fd = *std::move(connected);
+    over_fd_ = true;
+  }
+  ClientAuthOptions auth;
+  auth.peer = address_.text;
+  auth.token_source = token_.source.empty() ? "the token" : token_.source;
+  auth.allow_bearer = policy_.allow_bearer;
+  auth.timeout = timeout;
+  auth.on_bearer_fallback = [this] {
+    fprintf(stderr,
+            "warning: the runner at %s has no Auth.Challenge: sending the session token in "
+            "plain (--allow-bearer); anyone who can impersonate that address can take it\n",
+            address_.text.c_str());
+  };
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewAuthenticatedChannel(
+      [&](InterceptorFactories interceptors) {
+        if (fd) {
+          // gRPC owns the fd from here on.
+          made = grpc::experimental::CreateCustomInsecureChannelWithInterceptorsFromFd(
+              address_.GrpcTarget(), fd.release(), args, std::move(interceptors));
+        } else {
+          made = grpc::experimental::CreateCustomChannelWithInterceptors(
+              address_.GrpcTarget(), grpc::InsecureChannelCredentials(), args,
+              std::move(interceptors));
+        }
+        return made;
+      },
+      token_.value, auth);
+  channel_ = channel.ok() ? *channel : made;
+  if (channel.ok()) return std::nullopt;
+  const absl::Status& st = channel.status();
+  if (IsAuthRefusal(st)) return CliError{kExitNoPerm, std::string(st.message())};
+  if (st.code() == absl::StatusCode::kDeadlineExceeded && over_fd_) {
+    return CliError{kExitTempFail,
+                    absl::StrCat("the process at ", address_.text,
+                                 " accepted the connection but did not answer Auth.Challenge "
+                                 "within ",
+                                 SecondsText(timeout),
+                                 " — a stuck runner, or not a sagewai-tool-runner at all; nothing "
+                                 "secret was sent")};
+  }
+  return Describe(grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::string(st.message())),
+                  "Auth.Challenge", timeout);
 }
 
 std::unique_ptr<grpc::ClientContext> Connection::NewContext(
     std::optional<absl::Duration> timeout) const {
   auto context = std::make_unique<grpc::ClientContext>();
-  if (!token_.value.empty()) context->AddMetadata("authorization", "Bearer " + token_.value);
   if (timeout) context->set_deadline(absl::ToChronoTime(absl::Now() + *timeout));
   return context;
 }
 
 bool Connection::WaitForConnection(absl::Duration timeout) const {
+  // A refused or unreachable peer: the next call fails, and Describe says why.
+  if (Establish(std::min(timeout, kEstablishTimeout))) return true;
+  if (over_fd_) return true;
   const auto deadline = absl::ToChronoTime(absl::Now() + timeout);
   grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
   while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_TRANSIENT_FAILURE &&
@@ -420,6 +529,7 @@ bool Connection::WaitForConnection(absl::Duration timeout) const {
 }
 
 std::string Connection::FetchServerVersion(absl::Duration timeout) const {
+  if (Establish(timeout)) return "";
   auto stub = sagewai::sandbox::v1::Runner::NewStub(channel_);
   auto context = NewContext(timeout);
   sagewai::sandbox::v1::GetInfoResponse info;
@@ -429,14 +539,15 @@ std::string Connection::FetchServerVersion(absl::Duration timeout) const {
 
 CliError Connection::Describe(const grpc::Status& status, absl::string_view method,
                               std::optional<absl::Duration> deadline) const {
+  if (establish_error_) return *establish_error_;
   RpcErrorContext context;
   context.address = &address_;
   context.method = std::string(method);
   context.token_source = token_.value.empty() ? "" : token_.source;
   context.deadline = deadline;
   grpc::Status effective = status;
-  if (status.error_code() == grpc::DEADLINE_EXCEEDED &&
-      channel_->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY) {
+  if (status.error_code() == grpc::DEADLINE_EXCEEDED && !over_fd_ &&
+      (channel_ == nullptr || channel_->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY)) {
     // Never connected: the address is the problem, not a slow runner.
     effective = grpc::Status(
         grpc::UNAVAILABLE,
@@ -452,6 +563,96 @@ CliError Connection::Describe(const grpc::Status& status, absl::string_view meth
 }
 
 void SetSandboxFlag(std::optional<std::string> id) { g_sandbox_flag = std::move(id); }
+
+absl::Status ExtractConnectionFlags(std::vector<std::string>* args, bool stop_at_positional,
+                                    const std::vector<std::string>& value_flags) {
+  ConnectionPolicy policy = g_policy;
+  std::vector<std::string> out;
+  size_t i = 0;
+  // "--name VALUE" or "--name=VALUE"; true when args[i] was one.
+  auto take = [&](absl::string_view name, std::string* value, absl::Status* error) {
+    const std::string& a = (*args)[i];
+    const std::string flag = absl::StrCat("--", name);
+    if (a == flag) {
+      if (i + 1 >= args->size()) {
+        *error = absl::InvalidArgumentError(absl::StrCat(flag, " needs a value"));
+      } else {
+        *value = (*args)[++i];
+      }
+      return true;
+    }
+    if (absl::StartsWith(a, flag + "=")) {
+      *value = a.substr(flag.size() + 1);
+      return true;
+    }
+    return false;
+  };
+  for (; i < args->size(); ++i) {
+    const std::string& a = (*args)[i];
+    if (a == "--") break;
+    std::string value;
+    absl::Status error;
+    if (take("peer-uid", &value, &error)) {
+      if (!error.ok()) return error;
+      uid_t uid = 0;
+      if (absl::Status st = ParseId<uid_t>("peer-uid", value, 0xfffffffe, &uid); !st.ok())
+        return st;
+      policy.peer.uid = uid;
+      continue;
+    }
+    if (take("peer-pid", &value, &error)) {
+      if (!error.ok()) return error;
+      pid_t pid = 0;
+      if (absl::Status st = ParseId<pid_t>("peer-pid", value, 4194304, &pid); !st.ok()) return st;
+      policy.peer.pid = pid;
+      policy.peer.pid_source = "--peer-pid";
+      continue;
+    }
+    if (a == "--allow-bearer") {
+      policy.allow_bearer = true;
+      continue;
+    }
+    if (stop_at_positional) {
+      if (a.empty() || a[0] != '-') break;
+      std::string name = a.substr(a.find_first_not_of('-'));
+      if (name.find('=') == std::string::npos &&
+          std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end() &&
+          i + 1 < args->size()) {
+        out.push_back(a);
+        out.push_back((*args)[++i]);
+        continue;
+      }
+    }
+    out.push_back(a);
+  }
+  out.insert(out.end(), args->begin() + static_cast<std::ptrdiff_t>(i), args->end());
+  *args = std::move(out);
+  g_policy = std::move(policy);
+  return absl::OkStatus();
+}
+
+void SetConnectionFlags(ConnectionPolicy policy) { g_policy = std::move(policy); }
+
+ConnectionPolicy FlagConnectionPolicy() {
+  ConnectionPolicy policy = g_policy;
+  if (const char* env = getenv(kAllowBearerEnv); env != nullptr && std::string(env) == "1") {
+    policy.allow_bearer = true;
+  }
+  return policy;
+}
+
+namespace {
+
+// Establish() for ConnectFromFlags: null and *error when refused.
+std::unique_ptr<Connection> Established(std::unique_ptr<Connection> connection, CliError* error) {
+  if (std::optional<CliError> e = connection->Establish()) {
+    *error = *std::move(e);
+    return nullptr;
+  }
+  return connection;
+}
+
+}  // namespace
 
 std::unique_ptr<Connection> ConnectFromFlags(const std::optional<std::string>& addr_flag,
                                              const std::optional<std::string>& token_file,
@@ -484,7 +685,28 @@ std::unique_ptr<Connection> ConnectFromFlags(const std::optional<std::string>& a
     }
     token->source = absl::StrCat("sandbox ", *sandbox, "'s token file ", endpoint->token_file);
     for (const std::string& warning : token->warnings) fprintf(stderr, "%s\n", warning.c_str());
-    return std::make_unique<Connection>(*std::move(address), *std::move(token));
+    ConnectionPolicy policy = FlagConnectionPolicy();
+    if (address->kind == Address::Kind::kUnix && !policy.peer.pid && !policy.peer.uid) {
+      // Whatever uid the start state gave the runner, its pid is known.
+      absl::StatusOr<pid_t> runner =
+          endpoint->container.empty()
+              ? absl::FailedPreconditionError(
+                    absl::StrCat("the state of sandbox ", *sandbox, " names no container"))
+              : RunnerHostPid(endpoint->container);
+      if (!runner.ok()) {
+        *error = {kExitUnavailable,
+                  absl::StrCat("cannot tell which process is sandbox ", *sandbox,
+                               "'s runner: ", runner.status().message(),
+                               " (or pass --peer-uid N to check its uid instead)")};
+        return nullptr;
+      }
+      policy.peer.pid = *runner;
+      policy.peer.pid_source =
+          absl::StrCat("the runner of sandbox ", *sandbox, ", the child of its PID 1");
+    }
+    return Established(
+        std::make_unique<Connection>(*std::move(address), *std::move(token), std::move(policy)),
+        error);
   }
   absl::StatusOr<Address> address = ResolveAddress(addr_flag, getenv(kAddrEnv));
   if (!address.ok()) {
@@ -497,7 +719,9 @@ std::unique_ptr<Connection> ConnectFromFlags(const std::optional<std::string>& a
     return nullptr;
   }
   for (const std::string& warning : token->warnings) fprintf(stderr, "%s\n", warning.c_str());
-  return std::make_unique<Connection>(*std::move(address), *std::move(token));
+  return Established(
+      std::make_unique<Connection>(*std::move(address), *std::move(token), FlagConnectionPolicy()),
+      error);
 }
 
 }  // namespace sagewai::cli

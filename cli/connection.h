@@ -1,20 +1,25 @@
 // How the CLI reaches a runner: the address (unix:///path, tcp://host:port or
-// host:port), the token (a file or SAGEWAI_RUNNER_TOKEN), the gRPC channel,
-// per-call auth metadata, and gRPC errors turned into one actionable line
-// and an exit code.
+// host:port), the token (a file or SAGEWAI_RUNNER_TOKEN), the checks of whom
+// it talks to (the peer of a unix socket, then the runner's proof of the
+// session key; README, "Authentication and the host's peer check"), the
+// authenticated gRPC channel, and gRPC errors turned into one actionable
+// line and an exit code.
 #ifndef SAGEWAI_CLI_CONNECTION_H_
 #define SAGEWAI_CLI_CONNECTION_H_
 
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "cli/peer_check.h"
 #include "cli/sandbox_resolve.h"
 
 namespace sagewai::cli {
@@ -24,6 +29,8 @@ inline constexpr char kTokenEnv[] = "SAGEWAI_RUNNER_TOKEN";
 inline constexpr char kDefaultAddress[] = "unix:///run/sagewai/tool-runner.sock";
 // A sandbox id, used when neither --sandbox, --addr nor --token-file is given.
 inline constexpr char kSandboxEnv[] = "SAGEWAI_SANDBOX";
+// "1": like --allow-bearer.
+inline constexpr char kAllowBearerEnv[] = "SAGEWAI_ALLOW_BEARER";
 
 struct Address {
   enum class Kind { kUnix, kTcp };
@@ -89,16 +96,38 @@ struct RpcErrorContext {
 int ExitCodeForRpcCode(grpc::StatusCode code);
 CliError DescribeRpcError(const grpc::Status& status, const RpcErrorContext& context);
 
+// Whom the CLI accepts at the other end: --peer-uid / --peer-pid (or, for
+// --sandbox, the runner's host pid), and --allow-bearer / $SAGEWAI_ALLOW_BEARER
+// for an old runner without Auth.Challenge.
+struct ConnectionPolicy {
+  PeerExpectation peer;
+  bool allow_bearer = false;
+};
+
+inline constexpr absl::Duration kEstablishTimeout = absl::Seconds(10);
+
 class Connection {
  public:
-  Connection(Address address, Token token);
+  // Does no I/O; Establish (or the first channel()) connects.
+  Connection(Address address, Token token, ConnectionPolicy policy = {});
 
   const Address& address() const { return address_; }
   const Token& token() const { return token_; }
-  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
-  // A context carrying `authorization: Bearer <token>` (when there is a
-  // token) and the deadline now + `timeout` (when given).
+  // Before a single byte of a call is sent: for a unix socket, connects it
+  // and checks its peer (SO_PEERCRED), then runs gRPC over that fd; with a
+  // token, runs Auth.Challenge and verifies the runner's proof. Runs once;
+  // later calls return the first result. nullopt when ready, else the error
+  // for the user (kExitNoPerm for a peer or proof that is refused).
+  std::optional<CliError> Establish(absl::Duration timeout = kEstablishTimeout) const;
+
+  // The authenticated channel (Establish()es first). After a failed
+  // Establish every call on it fails UNAVAILABLE and Describe() returns the
+  // establishment's error.
+  const std::shared_ptr<grpc::Channel>& channel() const;
+
+  // A context with the deadline now + `timeout` (when given). The channel's
+  // interceptor signs each call; contexts carry no secret.
   std::unique_ptr<grpc::ClientContext> NewContext(
       std::optional<absl::Duration> timeout = std::nullopt) const;
 
@@ -115,20 +144,42 @@ class Connection {
                     std::optional<absl::Duration> deadline = std::nullopt) const;
 
  private:
+  std::optional<CliError> DoEstablish(absl::Duration timeout) const;
+
   Address address_;
   Token token_;
-  std::shared_ptr<grpc::Channel> channel_;
+  ConnectionPolicy policy_;
+  mutable std::once_flag established_;
+  mutable std::optional<CliError> establish_error_;
+  mutable std::shared_ptr<grpc::Channel> channel_;
+  // gRPC over our own connected fd: it cannot reconnect, and is connected.
+  mutable bool over_fd_ = false;
 };
 
 // Records the --sandbox option for ConnectFromFlags (main() calls it).
 void SetSandboxFlag(std::optional<std::string> id);
 
+// Takes --peer-uid N, --peer-pid N and --allow-bearer (also as --name=N) out
+// of the options in `args` for ConnectFromFlags, like ExtractSandboxFlag
+// (same `stop_at_positional` and `value_flags`). InvalidArgument for a value
+// that is not a uid or pid.
+absl::Status ExtractConnectionFlags(std::vector<std::string>* args, bool stop_at_positional = false,
+                                    const std::vector<std::string>& value_flags = {});
+// What ExtractConnectionFlags recorded, with $SAGEWAI_ALLOW_BEARER applied.
+ConnectionPolicy FlagConnectionPolicy();
+// Replaces what ExtractConnectionFlags recorded (for callers that build
+// their own command lines, and tests).
+void SetConnectionFlags(ConnectionPolicy policy);
+
 // Builds a Connection from --sandbox (SetSandboxFlag), --addr / --token-file
 // (either may be absent) and the environment ($SAGEWAI_SANDBOX when none of
 // the three is given, else $SAGEWAI_RUNNER_ADDR / $SAGEWAI_RUNNER_TOKEN), and
-// prints token warnings on stderr. On failure returns null and fills `error`
-// (usage for a bad address or --sandbox with --addr, config for a bad token,
-// unavailable for an unknown sandbox).
+// prints token warnings on stderr, then Establish()es the connection with
+// FlagConnectionPolicy() (for --sandbox, unless --peer-uid/--peer-pid say
+// otherwise, the peer must be the runner's host pid). On failure returns null
+// and fills `error` (usage for a bad address or --sandbox with --addr, config
+// for a bad token, unavailable for an unknown sandbox or an unreachable
+// runner, no-perm for a refused peer or proof).
 std::unique_ptr<Connection> ConnectFromFlags(const std::optional<std::string>& addr_flag,
                                              const std::optional<std::string>& token_file,
                                              CliError* error);

@@ -8,10 +8,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "cli/exit_codes.h"
+#include "common/session_auth.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 
 namespace sagewai::cli {
@@ -267,8 +270,8 @@ TEST(CliDescribeRpcErrorTest, OneActionableLinePerCase) {
   }
 }
 
-// A runner stand-in: GetInfo answers only to "Bearer good"; Bash is not
-// served at all (a runner too old for it).
+// A runner stand-in too old for Auth.Challenge: GetInfo answers only to
+// "Bearer good"; Bash is not served at all.
 class FakeRunner final : public sagewai::sandbox::v1::Runner::Service {
   grpc::Status GetInfo(grpc::ServerContext* context, const sagewai::sandbox::v1::GetInfoRequest*,
                        sagewai::sandbox::v1::GetInfoResponse* response) override {
@@ -293,8 +296,11 @@ class CliConnectionTest : public ::testing::Test {
   }
   void TearDown() override { server_->Shutdown(); }
 
-  Connection Make(const std::string& token) {
-    return Connection(*ParseAddress("unix://" + socket_), Token{token, "--token-file t", {}});
+  Connection Make(const std::string& token, bool allow_bearer = false) {
+    ConnectionPolicy policy;
+    policy.allow_bearer = allow_bearer;
+    return Connection(*ParseAddress("unix://" + socket_), Token{token, "--token-file t", {}},
+                      policy);
   }
 
   TempDir dir_;
@@ -303,18 +309,26 @@ class CliConnectionTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> server_;
 };
 
-TEST_F(CliConnectionTest, SendsTheBearerToken) {
-  Connection good = Make("good");
+TEST_F(CliConnectionTest, AnOldRunnerGetsTheTokenOnlyWithAllowBearer) {
+  Connection refused = Make("good");
+  std::optional<CliError> e = refused.Establish();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->exit_code, kExitNoPerm);
+  EXPECT_THAT(e->message, HasSubstr("has no Auth.Challenge"));
+  EXPECT_THAT(e->message, HasSubstr("--allow-bearer"));
+  EXPECT_EQ(refused.FetchServerVersion(absl::Seconds(5)), "");
+
+  Connection good = Make("good", /*allow_bearer=*/true);
   EXPECT_TRUE(good.WaitForConnection(absl::Seconds(5)));
   EXPECT_EQ(good.FetchServerVersion(absl::Seconds(5)), "0.0.9");
-  Connection bad = Make("bad");
+  Connection bad = Make("bad", true);
   EXPECT_EQ(bad.FetchServerVersion(absl::Seconds(5)), "");
-  Connection none = Make("");
+  Connection none = Make("", true);
   EXPECT_EQ(none.FetchServerVersion(absl::Seconds(5)), "");
 }
 
 TEST_F(CliConnectionTest, DescribeAsksTheVersionOfATooOldRunner) {
-  Connection good = Make("good");
+  Connection good = Make("good", /*allow_bearer=*/true);
   auto stub = sagewai::sandbox::v1::Bash::NewStub(good.channel());
   auto context = good.NewContext(absl::Seconds(5));
   sagewai::sandbox::v1::BashResult result;
@@ -338,6 +352,129 @@ TEST_F(CliConnectionTest, DescribeProbesAMissingSocket) {
   CliError e = gone.Describe(status, "Runner.GetInfo");
   EXPECT_EQ(e.exit_code, kExitUnavailable);
   EXPECT_THAT(e.message, HasSubstr("gone.sock does not exist — is the sandbox running?"));
+}
+
+// A current runner stand-in: Auth.Challenge with a proof made from
+// `proof_token`, and GetInfo recording the authorization of each call.
+class FakeAuthRunner final : public sagewai::sandbox::v1::Auth::Service,
+                             public sagewai::sandbox::v1::Runner::Service {
+ public:
+  explicit FakeAuthRunner(std::string proof_token) : proof_token_(std::move(proof_token)) {}
+  grpc::Status Challenge(grpc::ServerContext*,
+                         const sagewai::sandbox::v1::ChallengeRequest* request,
+                         sagewai::sandbox::v1::ChallengeResponse* response) override {
+    ++challenges;
+    const sagewai::session_auth::Digest proof = sagewai::session_auth::ServerProof(
+        sagewai::session_auth::DeriveSessionKey(proof_token_), request->client_nonce(), nonce);
+    response->set_scheme("sagewai-hmac-sha256-v1");
+    response->set_server_nonce(nonce);
+    response->set_server_proof(proof.data(), proof.size());
+    return grpc::Status::OK;
+  }
+  grpc::Status GetInfo(grpc::ServerContext* context, const sagewai::sandbox::v1::GetInfoRequest*,
+                       sagewai::sandbox::v1::GetInfoResponse* response) override {
+    auto it = context->client_metadata().find("authorization");
+    if (it != context->client_metadata().end())
+      headers.emplace_back(it->second.data(), it->second.size());
+    response->set_version("0.1.9");
+    return grpc::Status::OK;
+  }
+  std::atomic<int> challenges{0};
+  std::vector<std::string> headers;
+  const std::string nonce = std::string(32, 'n');
+
+ private:
+  std::string proof_token_;
+};
+
+class CliAuthConnectionTest : public ::testing::Test {
+ protected:
+  void Start(const std::string& proof_token) {
+    fake_ = std::make_unique<FakeAuthRunner>(proof_token);
+    socket_ = dir_.path() + "/runner.sock";
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("unix://" + socket_, grpc::InsecureServerCredentials());
+    builder.RegisterService(static_cast<sagewai::sandbox::v1::Auth::Service*>(fake_.get()));
+    builder.RegisterService(static_cast<sagewai::sandbox::v1::Runner::Service*>(fake_.get()));
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+  Connection Make(ConnectionPolicy policy = {}) {
+    return Connection(*ParseAddress("unix://" + socket_), Token{"tok", "--token-file t", {}},
+                      policy);
+  }
+
+  TempDir dir_;
+  std::string socket_;
+  std::unique_ptr<FakeAuthRunner> fake_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST_F(CliAuthConnectionTest, VerifiedRunnerGetsSignedCallsOverTheCheckedSocket) {
+  Start("tok");
+  Connection c = Make();
+  ASSERT_FALSE(c.Establish().has_value()) << c.Establish()->message;
+  EXPECT_TRUE(c.WaitForConnection(absl::Seconds(5)));
+  EXPECT_EQ(c.FetchServerVersion(absl::Seconds(5)), "0.1.9");
+  EXPECT_EQ(c.FetchServerVersion(absl::Seconds(5)), "0.1.9");
+  ASSERT_EQ(fake_->headers.size(), 2u);
+  EXPECT_THAT(fake_->headers[0], StartsWith("Sagewai-HMAC-SHA256 nonce=6e6e"));
+  EXPECT_THAT(fake_->headers[0], HasSubstr(", seq=1, mac="));
+  EXPECT_THAT(fake_->headers[1], HasSubstr(", seq=2, mac="));
+  EXPECT_EQ(fake_->challenges.load(), 1);
+}
+
+TEST_F(CliAuthConnectionTest, AnImpostorsProofIsRefusedAndGetsNoCall) {
+  Start("the-impostor-does-not-know-it");
+  Connection c = Make();
+  std::optional<CliError> e = c.Establish();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->exit_code, kExitNoPerm);
+  EXPECT_THAT(e->message, HasSubstr("unix://" + socket_));
+  EXPECT_THAT(e->message, HasSubstr("not this sandbox's runner"));
+  EXPECT_THAT(e->message, HasSubstr("nothing secret was sent"));
+  EXPECT_EQ(c.FetchServerVersion(absl::Seconds(5)), "");
+  auto stub = sagewai::sandbox::v1::Runner::NewStub(c.channel());
+  auto context = c.NewContext(absl::Seconds(5));
+  sagewai::sandbox::v1::GetInfoResponse info;
+  grpc::Status status = stub->GetInfo(context.get(), {}, &info);
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(c.Describe(status, "Runner.GetInfo").message, e->message);
+  EXPECT_TRUE(fake_->headers.empty()) << "a call reached the impostor";
+}
+
+TEST_F(CliAuthConnectionTest, AnUnexpectedPeerGetsNothingAtAll) {
+  Start("tok");
+  ConnectionPolicy policy;
+  policy.peer.uid = geteuid() + 1;
+  Connection c = Make(policy);
+  std::optional<CliError> e = c.Establish();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->exit_code, kExitNoPerm);
+  EXPECT_THAT(e->message, HasSubstr("is not the runner"));
+  EXPECT_THAT(e->message, HasSubstr("nothing was sent"));
+  EXPECT_EQ(fake_->challenges.load(), 0) << "not even the challenge may be sent";
+}
+
+TEST(ConnectionFlagsTest, PeerFlagsAreTakenOutOfTheOptions) {
+  std::vector<std::string> args = {"--peer-uid", "900",           "--addr",
+                                   "unix:///x",  "--peer-pid=42", "--allow-bearer",
+                                   "ls",         "--peer-uid",    "1"};
+  ASSERT_TRUE(ExtractConnectionFlags(&args, /*stop_at_positional=*/true, {"addr"}).ok());
+  EXPECT_EQ(args, (std::vector<std::string>{"--addr", "unix:///x", "ls", "--peer-uid", "1"}));
+  ConnectionPolicy policy = FlagConnectionPolicy();
+  EXPECT_EQ(policy.peer.uid, 900u);
+  EXPECT_EQ(policy.peer.pid, 42);
+  EXPECT_TRUE(policy.allow_bearer);
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--peer-uid"},
+                                       {"--peer-uid", "x"},
+                                       {"--peer-pid=-1"},
+                                       {"--peer-uid", "4294967295"}}) {
+    EXPECT_EQ(ExtractConnectionFlags(&bad).code(), absl::StatusCode::kInvalidArgument) << bad[0];
+  }
 }
 
 }  // namespace

@@ -24,10 +24,10 @@
 #include "cli/connection.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
+#include "common/sha256.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 #include "tool-runner/fs_json.h"
 #include "tool-runner/fs_path.h"
-#include "common/sha256.h"
 
 namespace sagewai::cli {
 

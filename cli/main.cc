@@ -46,6 +46,13 @@ Runner address: --addr, else $SAGEWAI_RUNNER_ADDR, else
 unix:///run/sagewai/tool-runner.sock. Token: --token-file, else
 $SAGEWAI_RUNNER_TOKEN. Or --sandbox ID (else $SAGEWAI_SANDBOX) for a sandbox
 made by start: its socket and token file.
+
+Before anything is sent, the peer of a unix socket must be the runner (uid
+900, 0 or yours; for --sandbox, the runner's pid), and the runner must prove
+it holds the session key; the token itself never crosses the socket.
+--peer-uid N / --peer-pid N name another expected peer; --allow-bearer (or
+SAGEWAI_ALLOW_BEARER=1) lets an old runner without Auth.Challenge have the
+token in plain. A refused peer exits 77.
 )";
 
 int Help(const std::string& command) {
@@ -93,8 +100,17 @@ int main(int argc, char** argv) {
   if (command == "help") return Help(rest.empty() ? "" : rest[0]);
   if (command == "exec" || command == "fs" || command == "eval" || command == "context" ||
       command == "info") {
-    // --sandbox ID works for every command that talks to a runner; exec's own
-    // command line (after the first word that is not an option) is left alone.
+    // --sandbox ID, --peer-uid N, --peer-pid N and --allow-bearer work for
+    // every command that talks to a runner; exec's own command line (after
+    // the first word that is not an option) is left alone.
+    if (absl::Status st = sagewai::cli::ExtractConnectionFlags(
+            &rest, command == "exec",
+            {"addr", "token-file", "env", "e", "cwd", "timeout", "sandbox"});
+        !st.ok()) {
+      fprintf(stderr, "sagewai-sandbox %s: %s\n", command.c_str(),
+              std::string(st.message()).c_str());
+      return sagewai::cli::kExitUsage;
+    }
     auto sandbox = sagewai::cli::ExtractSandboxFlag(
         &rest, command == "exec", {"addr", "token-file", "env", "e", "cwd", "timeout"});
     if (!sandbox.ok()) {

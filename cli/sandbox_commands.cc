@@ -267,8 +267,10 @@ int RunRunCommand(const std::vector<std::string>& args) {
     fprintf(stderr, "sagewai-sandbox run: %s\n", error.message.c_str());
     return error.exit_code;
   }
-  std::vector<std::string> exec_args = {"--addr", started.paths.Address(), "--token-file",
-                                        started.paths.token_file};
+  // By id, not by --addr: the peer check then expects the runner's pid,
+  // whatever uid this start state gave it.
+  SetSandboxFlag(started.id);
+  std::vector<std::string> exec_args;
   if (std::optional<std::string> t = parsed->Last("timeout")) {
     exec_args.insert(exec_args.end(), {"--timeout", *t});
   }

@@ -1,13 +1,18 @@
 #include "cli/sandbox_resolve.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "cli/sandbox_labels.h"
@@ -79,6 +84,90 @@ absl::StatusOr<SandboxEndpoint> ResolveSandbox(const std::string& id, const std:
                      "` and start a new one"));
   }
   return endpoint;
+}
+
+namespace {
+
+// The parent pid field of a /proc/N/stat line; the command name before it
+// is in parentheses and may itself hold spaces and parentheses.
+std::optional<pid_t> ParentFromStat(const std::string& stat) {
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(stat.substr(close + 1));
+  std::string state;
+  pid_t ppid = 0;
+  if (!(rest >> state >> ppid)) return std::nullopt;
+  return ppid;
+}
+
+std::optional<std::string> ReadSmallFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in.is_open()) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::vector<pid_t> ChildrenOf(pid_t pid, const std::string& proc) {
+  std::vector<pid_t> out;
+  if (std::optional<std::string> listed =
+          ReadSmallFile(absl::StrCat(proc, "/", pid, "/task/", pid, "/children"))) {
+    for (absl::string_view word : absl::StrSplit(*listed, ' ', absl::SkipWhitespace())) {
+      pid_t child = 0;
+      if (absl::SimpleAtoi(word, &child)) out.push_back(child);
+    }
+    if (!out.empty()) return out;
+  }
+  // The scan also sees children that other threads of `pid` started.
+  DIR* dir = ::opendir(proc.c_str());
+  if (dir == nullptr) return out;
+  while (const dirent* entry = ::readdir(dir)) {
+    pid_t candidate = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &candidate)) continue;
+    std::optional<std::string> stat = ReadSmallFile(absl::StrCat(proc, "/", candidate, "/stat"));
+    if (!stat) continue;
+    if (std::optional<pid_t> parent = ParentFromStat(*stat); parent && *parent == pid) {
+      out.push_back(candidate);
+    }
+  }
+  ::closedir(dir);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::StatusOr<pid_t> RunnerHostPid(const std::string& container, const std::string& docker) {
+  const std::string name = container.substr(0, 12);
+  RunOptions options;
+  options.timeout = absl::Seconds(30);
+  absl::StatusOr<ProcessResult> inspect =
+      RunProcess({docker, "inspect", "--format", "{{.State.Pid}}", container}, options);
+  if (!inspect.ok() || inspect->exit_code != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot ask the Docker engine for container ", name, "'s PID 1 (",
+                     inspect.ok() ? absl::StrCat("docker inspect exited ", inspect->exit_code, ": ",
+                                                 absl::StripAsciiWhitespace(inspect->err))
+                                  : std::string(inspect.status().message()),
+                     ") — is the sandbox still there? (`sagewai-sandbox list`)"));
+  }
+  pid_t pid1 = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(inspect->out), &pid1) || pid1 <= 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", name, " is not running — start a new sandbox"));
+  }
+  const std::vector<pid_t> children = ChildrenOf(pid1);
+  if (children.size() == 1) return children[0];
+  if (children.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", name, "'s PID 1 (host pid ", pid1,
+                     ") has no child: its runner is not running — see `docker logs ", name, "`"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "container ", name, "'s PID 1 (host pid ", pid1, ") has ", children.size(),
+      " children (pids ", absl::StrJoin(children, ", "),
+      "), so the runner cannot be told apart from them; nothing was sent — restart the "
+      "sandbox, or pass --peer-pid N for the runner's host pid"));
 }
 
 absl::StatusOr<std::optional<std::string>> ExtractSandboxFlag(

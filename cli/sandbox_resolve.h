@@ -4,6 +4,8 @@
 #ifndef SAGEWAI_CLI_SANDBOX_RESOLVE_H_
 #define SAGEWAI_CLI_SANDBOX_RESOLVE_H_
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +29,19 @@ struct SandboxEndpoint {
 // sandbox has no runner socket on this host (the worker's docker exec path).
 absl::StatusOr<SandboxEndpoint> ResolveSandbox(const std::string& id,
                                                const std::string& docker = "docker");
+
+// The host pid of the runner in `container`: the one child of the
+// container's PID 1 (`docker inspect`'s State.Pid), which is what SO_PEERCRED
+// reports for the runner's socket. FailedPrecondition, naming the container,
+// when it is not running or its PID 1 has no child or several (then the
+// runner cannot be told apart, and it is refused rather than guessed).
+absl::StatusOr<pid_t> RunnerHostPid(const std::string& container,
+                                    const std::string& docker = "docker");
+
+// The children of `pid`: /proc/PID/task/PID/children, else (a kernel
+// without it, or no permission) a scan of every /proc/N/stat for its parent.
+// `proc` is "/proc" except in tests.
+std::vector<pid_t> ChildrenOf(pid_t pid, const std::string& proc = "/proc");
 
 // The --sandbox ID option of every subcommand that talks to a runner: takes
 // `--sandbox ID` / `--sandbox=ID` out of the options in `args` and returns

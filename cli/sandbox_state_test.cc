@@ -184,10 +184,19 @@ TEST(SandboxFlagTest, ResolvesThroughTheStateDirectory) {
 
   SetSandboxFlag("sbx-abc");
   CliError error;
-  std::unique_ptr<Connection> connection = ConnectFromFlags(std::nullopt, std::nullopt, &error);
-  ASSERT_NE(connection, nullptr) << error.message;
-  EXPECT_EQ(connection->address().path, p.socket_path);
-  EXPECT_EQ(connection->token().value, "secret-token");
+  // ConnectFromFlags checks the peer before it returns: without a running
+  // container it cannot find the runner's pid, and with --peer-uid instead
+  // it finds no socket at the sandbox's address.
+  EXPECT_EQ(ConnectFromFlags(std::nullopt, std::nullopt, &error), nullptr);
+  EXPECT_EQ(error.exit_code, 69);
+  EXPECT_THAT(error.message, HasSubstr("cannot tell which process is sandbox sbx-abc's runner"));
+  ConnectionPolicy by_uid;
+  by_uid.peer.uid = 0;
+  SetConnectionFlags(by_uid);
+  EXPECT_EQ(ConnectFromFlags(std::nullopt, std::nullopt, &error), nullptr);
+  EXPECT_EQ(error.exit_code, 69);
+  EXPECT_THAT(error.message, HasSubstr("cannot reach the runner at " + p.Address()));
+  SetConnectionFlags({});
   EXPECT_EQ(ConnectFromFlags(std::string("unix:///x"), std::nullopt, &error), nullptr);
   EXPECT_EQ(error.exit_code, 2);
   EXPECT_THAT(error.message, HasSubstr("without --addr"));
@@ -201,9 +210,10 @@ TEST(SandboxFlagTest, ResolvesThroughTheStateDirectory) {
 
   // $SAGEWAI_SANDBOX when no flag names the runner.
   setenv(kSandboxEnv, "sbx-abc", 1);
-  connection = ConnectFromFlags(std::nullopt, std::nullopt, &error);
-  ASSERT_NE(connection, nullptr) << error.message;
-  EXPECT_EQ(connection->address().path, p.socket_path);
+  SetConnectionFlags(by_uid);
+  EXPECT_EQ(ConnectFromFlags(std::nullopt, std::nullopt, &error), nullptr);
+  EXPECT_THAT(error.message, HasSubstr("cannot reach the runner at " + p.Address()));
+  SetConnectionFlags({});
   unsetenv(kSandboxEnv);
   unsetenv(kStateRootEnv);
 }

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "tool-runner/auth_methods.h"
 #include "tool-runner/grpc_status.h"
 #include "tool-runner/tool_env.h"
 
@@ -70,7 +71,7 @@ class RunCall final : public grpc::ServerUnaryReactor {
   RunCall(RunnerContext& ctx, grpc::CallbackServerContext* context,
           const v1::BashRequest* request, v1::BashResult* response)
       : ctx_(ctx), slot_(ctx), call_id_(ctx.CallId(*context)), response_(response) {
-    grpc::Status status = ctx.auth().Check(*context);
+    grpc::Status status = ctx.auth().Check(*context, rpc::kBashRun.path);
     if (status.ok() && !slot_.held()) status = slot_.ExhaustedStatus();
     absl::StatusOr<CommandSpec> spec = absl::InternalError("unset");
     if (status.ok()) {
@@ -138,7 +139,7 @@ class StreamCall final
  public:
   StreamCall(RunnerContext& ctx, grpc::CallbackServerContext* context)
       : ctx_(ctx), context_(context), slot_(ctx), call_id_(ctx.CallId(*context)) {
-    grpc::Status status = ctx.auth().Check(*context);
+    grpc::Status status = ctx.auth().Check(*context, rpc::kBashStream.path);
     if (status.ok() && !slot_.held()) status = slot_.ExhaustedStatus();
     if (!status.ok()) {
       LogRefused("Bash.Stream", call_id_, status);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "tool-runner/auth_methods.h"
 #include "tool-runner/grpc_status.h"
 #include "tool-runner/tool_env.h"
 
@@ -88,7 +89,7 @@ class EvalCall final : public grpc::ServerUnaryReactor {
   EvalCall(RunnerContext& ctx, CodeEvalManager& manager, grpc::CallbackServerContext* context,
            const v1::EvalRequest* request, v1::EvalResult* response)
       : slot_(ctx), call_id_(ctx.CallId(*context)), response_(response) {
-    grpc::Status status = ctx.auth().Check(*context);
+    grpc::Status status = ctx.auth().Check(*context, rpc::kCodeEvalEval.path);
     if (status.ok() && !slot_.held()) status = slot_.ExhaustedStatus();
     absl::StatusOr<CodeEvalManager::EvalRequest> eval = absl::InternalError("unset");
     if (status.ok()) {
@@ -159,7 +160,7 @@ class EvalStreamCall final : public grpc::ServerWriteReactor<v1::EvalEvent> {
   EvalStreamCall(RunnerContext& ctx, CodeEvalManager& manager, grpc::CallbackServerContext* context,
                  const v1::EvalRequest* request)
       : slot_(ctx), call_id_(ctx.CallId(*context)) {
-    grpc::Status status = ctx.auth().Check(*context);
+    grpc::Status status = ctx.auth().Check(*context, rpc::kCodeEvalEvalStream.path);
     if (status.ok() && !slot_.held()) status = slot_.ExhaustedStatus();
     absl::StatusOr<CodeEvalManager::EvalRequest> eval = absl::InternalError("unset");
     if (status.ok()) {
@@ -325,7 +326,7 @@ grpc::ServerUnaryReactor* CodeEvalService::CreateContext(grpc::CallbackServerCon
   auto* reactor = context->DefaultReactor();
   const std::string call_id = ctx_.CallId(*context);
   auto slot = std::make_shared<CallSlot>(ctx_);
-  grpc::Status status = ctx_.auth().Check(*context);
+  grpc::Status status = ctx_.auth().Check(*context, rpc::kCodeEvalCreateContext.path);
   if (status.ok() && !slot->held()) status = slot->ExhaustedStatus();
   absl::StatusOr<code_eval::InterpreterSetup> setup = absl::InternalError("unset");
   if (status.ok()) {
@@ -353,7 +354,7 @@ grpc::ServerUnaryReactor* CodeEvalService::RestartContext(grpc::CallbackServerCo
   auto* reactor = context->DefaultReactor();
   const std::string call_id = ctx_.CallId(*context);
   auto slot = std::make_shared<CallSlot>(ctx_);
-  grpc::Status status = ctx_.auth().Check(*context);
+  grpc::Status status = ctx_.auth().Check(*context, rpc::kCodeEvalRestartContext.path);
   if (status.ok() && !slot->held()) status = slot->ExhaustedStatus();
   if (!status.ok()) {
     LogRefused("CodeEval.RestartContext", call_id, status);
@@ -371,7 +372,7 @@ grpc::ServerUnaryReactor* CodeEvalService::DeleteContext(grpc::CallbackServerCon
                                                          const v1::DeleteContextRequest* request,
                                                          v1::DeleteContextResponse* response) {
   auto* reactor = context->DefaultReactor();
-  grpc::Status status = ctx_.auth().Check(*context);
+  grpc::Status status = ctx_.auth().Check(*context, rpc::kCodeEvalDeleteContext.path);
   if (!status.ok()) {
     reactor->Finish(status);
     return reactor;
@@ -387,7 +388,7 @@ grpc::ServerUnaryReactor* CodeEvalService::ListContexts(grpc::CallbackServerCont
                                                         const v1::ListContextsRequest* request,
                                                         v1::ListContextsResponse* response) {
   auto* reactor = context->DefaultReactor();
-  grpc::Status status = ctx_.auth().Check(*context);
+  grpc::Status status = ctx_.auth().Check(*context, rpc::kCodeEvalListContexts.path);
   if (!status.ok()) {
     reactor->Finish(status);
     return reactor;

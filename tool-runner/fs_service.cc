@@ -57,20 +57,20 @@ void FilesystemService::RemoveWatch(fs_internal::WatchCall* call) {
 // Checks auth and the call limit on the gRPC thread, then runs `fn` (which
 // returns an absl::Status and fills the response) on the I/O pool.
 template <typename Fn>
-grpc::ServerUnaryReactor* FilesystemService::RunUnary(const char* method,
+grpc::ServerUnaryReactor* FilesystemService::RunUnary(rpc::Method method,
                                                       grpc::CallbackServerContext* context, Fn fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto started = std::chrono::steady_clock::now();
   CallSlot slot(ctx_);
   std::string call_id = ctx_.CallId(*context);
-  grpc::Status status = fs_internal::Admit(ctx_, *context, slot);
+  grpc::Status status = fs_internal::Admit(ctx_, *context, slot, method.path);
   if (!status.ok()) {
-    fs_internal::LogFinished(method, call_id, status, started);
+    fs_internal::LogFinished(method.name, call_id, status, started);
     reactor->Finish(status);
     return reactor;
   }
-  pool_.Submit([reactor, method, started, slot = std::move(slot), call_id = std::move(call_id),
-                fn = std::move(fn)]() mutable {
+  pool_.Submit([reactor, method = method.name, started, slot = std::move(slot),
+                call_id = std::move(call_id), fn = std::move(fn)]() mutable {
     grpc::Status result = ToGrpcStatus(fn());
     fs_internal::LogFinished(method, call_id, result, started);
     reactor->Finish(result);
@@ -96,7 +96,7 @@ grpc::ServerWriteReactor<v1::WatchEvent>* FilesystemService::Watch(
 grpc::ServerUnaryReactor* FilesystemService::Stat(grpc::CallbackServerContext* context,
                                                   const v1::StatRequest* request,
                                                   v1::FileInfo* response) {
-  return RunUnary("Filesystem.Stat", context, [this, request, response]() -> absl::Status {
+  return RunUnary(rpc::kFilesystemStat, context, [this, request, response]() -> absl::Status {
     auto path = fs::PathArg("path", request->path(), request->path_bytes(), true);
     if (!path.ok()) return path.status();
     auto info = fs::StatPath(fs::Resolve(ctx_.workdir(), *path), request->follow_symlinks());
@@ -109,7 +109,7 @@ grpc::ServerUnaryReactor* FilesystemService::Stat(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* FilesystemService::List(grpc::CallbackServerContext* context,
                                                   const v1::ListRequest* request,
                                                   v1::ListResponse* response) {
-  return RunUnary("Filesystem.List", context, [this, request, response]() -> absl::Status {
+  return RunUnary(rpc::kFilesystemList, context, [this, request, response]() -> absl::Status {
     auto path = fs::PathArg("path", request->path(), request->path_bytes(), true);
     if (!path.ok()) return path.status();
     return fs::List(fs::Resolve(ctx_.workdir(), *path), request->depth(), request->max_entries(),
@@ -120,7 +120,7 @@ grpc::ServerUnaryReactor* FilesystemService::List(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* FilesystemService::MakeDir(grpc::CallbackServerContext* context,
                                                      const v1::MakeDirRequest* request,
                                                      v1::MakeDirResponse* response) {
-  return RunUnary("Filesystem.MakeDir", context, [this, request, response]() -> absl::Status {
+  return RunUnary(rpc::kFilesystemMakeDir, context, [this, request, response]() -> absl::Status {
     auto path = fs::PathArg("path", request->path(), request->path_bytes(), false);
     if (!path.ok()) return path.status();
     return fs::MakeDir(fs::Resolve(ctx_.workdir(), *path), request->parents(), request->mode(),
@@ -131,7 +131,7 @@ grpc::ServerUnaryReactor* FilesystemService::MakeDir(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* FilesystemService::Remove(grpc::CallbackServerContext* context,
                                                     const v1::RemoveRequest* request,
                                                     v1::RemoveResponse* response) {
-  return RunUnary("Filesystem.Remove", context, [this, request, response]() -> absl::Status {
+  return RunUnary(rpc::kFilesystemRemove, context, [this, request, response]() -> absl::Status {
     auto path = fs::PathArg("path", request->path(), request->path_bytes(), false);
     if (!path.ok()) return path.status();
     auto removed =
@@ -145,7 +145,7 @@ grpc::ServerUnaryReactor* FilesystemService::Remove(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* FilesystemService::Move(grpc::CallbackServerContext* context,
                                                   const v1::MoveRequest* request,
                                                   v1::MoveResponse* response) {
-  return RunUnary("Filesystem.Move", context, [this, request, response]() -> absl::Status {
+  return RunUnary(rpc::kFilesystemMove, context, [this, request, response]() -> absl::Status {
     auto source = fs::PathArg("source", request->source(), request->source_bytes(), false);
     if (!source.ok()) return source.status();
     auto destination =
@@ -163,7 +163,7 @@ grpc::ServerUnaryReactor* FilesystemService::Move(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* FilesystemService::Glob(grpc::CallbackServerContext* context,
                                                   const v1::GlobRequest* request,
                                                   v1::GlobResponse* response) {
-  return RunUnary("Filesystem.Glob", context, [this, request, response]() -> absl::Status {
+  return RunUnary(rpc::kFilesystemGlob, context, [this, request, response]() -> absl::Status {
     auto path = fs::PathArg("path", request->path(), request->path_bytes(), true);
     if (!path.ok()) return path.status();
     if (request->pattern().find('\0') != std::string::npos) {

@@ -82,6 +82,7 @@
 #include <unordered_set>
 
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
+#include "tool-runner/auth_methods.h"
 #include "tool-runner/event_loop.h"
 #include "tool-runner/fs_io_pool.h"
 #include "tool-runner/runner_context.h"
@@ -142,7 +143,7 @@ class FilesystemService final : public sagewai::sandbox::v1::Filesystem::Callbac
 
  private:
   template <typename Fn>
-  grpc::ServerUnaryReactor* RunUnary(const char* method, grpc::CallbackServerContext* context,
+  grpc::ServerUnaryReactor* RunUnary(rpc::Method method, grpc::CallbackServerContext* context,
                                      Fn fn);
 
   RunnerContext& ctx_;

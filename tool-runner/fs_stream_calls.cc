@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "tool-runner/auth_methods.h"
 #include "tool-runner/fs_ops.h"
 #include "tool-runner/fs_path.h"
 #include "tool-runner/fs_service.h"
@@ -23,8 +24,8 @@ namespace v1 = ::sagewai::sandbox::v1;
 using Clock = std::chrono::steady_clock;
 
 grpc::Status Admit(RunnerContext& ctx, const grpc::CallbackServerContext& context,
-                   const CallSlot& slot) {
-  grpc::Status status = ctx.auth().Check(context);
+                   const CallSlot& slot, const char* method) {
+  grpc::Status status = ctx.auth().Check(context, method);
   if (status.ok() && !slot.held()) status = slot.ExhaustedStatus();
   return status;
 }
@@ -94,7 +95,7 @@ class ReadCall final : public grpc::ServerWriteReactor<v1::ReadChunk> {
         call_id_(service.ctx().CallId(*context)),
         started_(Clock::now()) {
     std::unique_lock<std::mutex> lock(mu_);
-    grpc::Status status = Admit(service.ctx(), *context, slot_);
+    grpc::Status status = Admit(service.ctx(), *context, slot_, rpc::kFilesystemRead.path);
     if (status.ok()) {
       auto path = fs::PathArg("path", request->path(), request->path_bytes(), false);
       if (path.ok()) {
@@ -249,7 +250,7 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
         started_(Clock::now()),
         response_(response) {
     std::unique_lock<std::mutex> lock(mu_);
-    grpc::Status status = Admit(service.ctx(), *context, slot_);
+    grpc::Status status = Admit(service.ctx(), *context, slot_, rpc::kFilesystemWrite.path);
     if (!status.ok()) {
       FinishLocked(status);
       finish_.UnlockAndRun(this, lock);
@@ -445,7 +446,7 @@ class WatchCall final : public grpc::ServerWriteReactor<v1::WatchEvent> {
         call_id_(service.ctx().CallId(*context)),
         started_(Clock::now()) {
     std::unique_lock<std::mutex> lock(mu_);
-    grpc::Status status = Admit(service.ctx(), *context, slot_);
+    grpc::Status status = Admit(service.ctx(), *context, slot_, rpc::kFilesystemWatch.path);
     if (status.ok()) {
       auto path = fs::PathArg("path", request->path(), request->path_bytes(), true);
       if (path.ok()) {

@@ -18,9 +18,10 @@ namespace fs_internal {
 
 class WatchCall;
 
-// Auth, then a call slot: OK, or the status to finish with.
+// Auth for `method` (its full path), then a call slot: OK, or the status
+// to finish with.
 grpc::Status Admit(RunnerContext& ctx, const grpc::CallbackServerContext& context,
-                   const CallSlot& slot);
+                   const CallSlot& slot, const char* method);
 
 // One log line per call: method, call id, code, duration (and the error).
 void LogFinished(const char* method, const std::string& call_id, const grpc::Status& status,

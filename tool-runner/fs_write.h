@@ -23,9 +23,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/sha256.h"
 #include "common/unique_fd.h"
 #include "sagewai/sandbox/v1/sandbox.pb.h"
-#include "common/sha256.h"
 
 namespace sagewai::fs {
 

@@ -59,6 +59,8 @@ constexpr const char kUsage[] =
     "                             one-shot evals (default 2; 0: none)\n"
     "  --keep-identity            do not change uid or capabilities (for a runner started by\n"
     "                             something that already did; tools then share its credentials)\n"
+    "  --allow-bearer             also accept plain `authorization: Bearer <token>` from old\n"
+    "                             clients (it puts the token on the wire; off by default)\n"
     "\n"
     "Environment: SAGEWAI_LOG_LEVEL (debug|info|warn|error), AGENT_USER (who tools run as),\n"
     "SAGEWAI_RUNNER_USER (who the runner runs as, default sagewai), AGENT_WORKDIR,\n"
@@ -173,6 +175,8 @@ int ServeMain(const std::vector<std::string>& args) {
     std::string v;
     if (args[i] == "--keep-identity") {
       keep_identity = true;
+    } else if (args[i] == "--allow-bearer") {
+      options.allow_bearer = true;
     } else if (TakeFlag(args, &i, "--listen", &v)) {
       options.listen.push_back(v);
     } else if (TakeFlag(args, &i, "--token-file", &v)) {

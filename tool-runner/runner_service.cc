@@ -5,6 +5,7 @@
 #include <fstream>
 #include <string>
 
+#include "tool-runner/auth_methods.h"
 #include "tool-runner/tool_credentials.h"
 
 namespace sagewai {
@@ -30,7 +31,7 @@ grpc::ServerUnaryReactor* RunnerService::GetInfo(grpc::CallbackServerContext* co
                                                  const v1::GetInfoRequest* request,
                                                  v1::GetInfoResponse* response) {
   auto* reactor = context->DefaultReactor();
-  grpc::Status status = ctx_.auth().Check(*context);
+  grpc::Status status = ctx_.auth().Check(*context, rpc::kRunnerGetInfo.path);
   if (!status.ok()) {
     reactor->Finish(status);
     return reactor;
@@ -61,6 +62,7 @@ grpc::ServerUnaryReactor* RunnerService::GetInfo(grpc::CallbackServerContext* co
   response->set_tool_gid(identity.tool.gid);
   response->set_tools_share_runner_uid(!identity.separated);
   response->set_identity_note(identity.note);
+  for (std::string& scheme : ctx_.auth().Schemes()) response->add_auth_schemes(std::move(scheme));
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

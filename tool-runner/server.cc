@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "tool-runner/auth_service.h"
 #include "tool-runner/bash_service.h"
 #include "tool-runner/code_eval_service.h"
 #include "tool-runner/fs_service.h"
@@ -143,8 +144,16 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   RunnerLimits limits = options.limits;
   limits.max_contexts = options.code_eval.max_contexts;
   limits.context_idle_timeout = options.code_eval.idle_timeout;
-  RunnerContext ctx(limits, options.workdir, options.pass_env, TokenAuth(std::move(token)),
-                    supervisor->get());
+  AuthOptions auth_options;
+  auth_options.allow_bearer = options.allow_bearer;
+  if (options.allow_bearer && have_token) {
+    log::Warn(
+        "--allow-bearer: plain bearer tokens are accepted; such a client puts the session "
+        "token on the wire, where an impostor on the socket could take it",
+        {{"fix", "move clients to the sagewai-hmac-sha256-v1 scheme and drop --allow-bearer"}});
+  }
+  RunnerContext ctx(limits, options.workdir, options.pass_env,
+                    TokenAuth(std::move(token), std::move(auth_options)), supervisor->get());
   ctx.AddCapability("bash");
   ctx.AddCapability("fs");
   for (std::string& language :
@@ -153,6 +162,7 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   }
   code_eval::CodeEvalManager code_eval_manager(**supervisor, options.code_eval);
   RunnerService runner_service(ctx);
+  AuthService auth_service(ctx.auth());
   BashService bash_service(ctx);
   FilesystemService fs_service(ctx);
   CodeEvalService code_eval_service(ctx, code_eval_manager);
@@ -171,6 +181,7 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   builder.RegisterService(&runner_service);
+  builder.RegisterService(&auth_service);
   builder.RegisterService(&bash_service);
   builder.RegisterService(&fs_service);
   builder.RegisterService(&code_eval_service);

@@ -18,6 +18,8 @@ struct ServeOptions {
   code_eval::CodeEvalOptions code_eval;
   std::string workdir;
   std::vector<std::string> pass_env;
+  // Also accept `authorization: Bearer <token>` (old clients; see auth.h).
+  bool allow_bearer = false;
   // Shorter than the call grace: `docker stop` must return well inside 1 s.
   std::chrono::milliseconds shutdown_grace{200};
 };

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/grpc_client_auth.h"
 #include "grpcpp/grpcpp.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 
@@ -74,11 +75,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: runner_bench --addr ADDR --token-file F [--rounds N] [--pid PID]\n");
     return 2;
   }
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
-  auto stub = v1::Bash::NewStub(channel);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      sagewai::NewAuthenticatedChannel(addr, grpc::ChannelArguments(), token, {});
+  if (!channel.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(channel.status().message()).c_str());
+    return 1;
+  }
+  auto stub = v1::Bash::NewStub(*channel);
   auto call = [&](const std::string& command) {
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + token);
     v1::BashRequest req;
     req.set_command(command);
     v1::BashResult res;

@@ -83,8 +83,13 @@ class CliTest : public ::testing::Test {
       return;
     }
     runner_ = new ChildProcess(*std::move(runner));
-    Connection connection(*ParseAddress("unix://" + *socket_), Token{});
-    auto health = grpc::health::v1::Health::NewStub(connection.channel());
+    // Health is open: a plain channel, which reconnects while the runner
+    // starts (a Connection checks its peer once and keeps that fd).
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    auto health = grpc::health::v1::Health::NewStub(
+        grpc::CreateCustomChannel("unix://" + *socket_, grpc::InsecureChannelCredentials(), args));
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     while (absl::Now() < deadline) {
       grpc::ClientContext context;
@@ -249,7 +254,12 @@ TEST_F(CliTest, WrongTokenIsAnAuthError) {
   ProcessResult r = Cli({"exec", "--token-file", *dir_ + "/wrong-token", "--", "echo hi"});
   EXPECT_EQ(r.exit_code, kExitNoPerm);
   EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, StartsWith("the runner rejected the token from --token-file"));
+  // The runner's proof does not verify with the wrong token: the CLI stops
+  // before it sends a call (mutual authentication, README).
+  EXPECT_THAT(r.err, StartsWith("the peer at unix://" + *socket_ +
+                                " could not prove it holds the session key"));
+  EXPECT_THAT(r.err, HasSubstr("--token-file " + *dir_ + "/wrong-token"));
+  EXPECT_THAT(r.err, HasSubstr("nothing secret was sent"));
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 
   ProcessResult none = Cli({"info"}, "", {"SAGEWAI_RUNNER_TOKEN="});

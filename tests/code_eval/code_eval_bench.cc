@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/grpc_client_auth.h"
 #include "grpcpp/grpcpp.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 
@@ -58,15 +59,12 @@ double LocalRun(const std::vector<std::string>& args) {
 
 class Bench {
  public:
-  Bench(const std::string& addr, std::string token)
-      : stub_(v1::CodeEval::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()))),
-        token_(std::move(token)) {}
-
-  void Auth(grpc::ClientContext& ctx) { ctx.AddMetadata("authorization", "Bearer " + token_); }
+  // `channel` signs every call (common/grpc_client_auth.h).
+  explicit Bench(std::shared_ptr<grpc::Channel> channel)
+      : stub_(v1::CodeEval::NewStub(std::move(channel))) {}
 
   std::string Create(const std::string& language) {
     grpc::ClientContext ctx;
-    Auth(ctx);
     v1::CreateContextRequest req;
     req.set_language(language);
     v1::Context out;
@@ -74,7 +72,6 @@ class Bench {
   }
   void Delete(const std::string& id) {
     grpc::ClientContext ctx;
-    Auth(ctx);
     v1::DeleteContextRequest req;
     req.set_context_id(id);
     v1::DeleteContextResponse out;
@@ -83,7 +80,6 @@ class Bench {
   // Milliseconds, or -1 when the call failed or the code raised.
   double Eval(const std::string& id, const std::string& language, const std::string& code) {
     grpc::ClientContext ctx;
-    Auth(ctx);
     v1::EvalRequest req;
     req.set_context_id(id);
     req.set_language(language);
@@ -97,7 +93,6 @@ class Bench {
 
  private:
   std::unique_ptr<v1::CodeEval::Stub> stub_;
-  std::string token_;
 };
 
 struct Row {
@@ -136,7 +131,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: code_eval_bench --addr ADDR --token-file F [--rounds N]\n");
     return 2;
   }
-  Bench bench(addr, token);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      sagewai::NewAuthenticatedChannel(addr, grpc::ChannelArguments(), token, {});
+  if (!channel.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(channel.status().message()).c_str());
+    return 1;
+  }
+  Bench bench(*channel);
   const int few = std::max(5, rounds / 10);
   std::vector<Row> rows;
   std::vector<std::string> notes;

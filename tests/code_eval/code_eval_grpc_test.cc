@@ -419,7 +419,9 @@ TEST_F(CodeEvalTest, CallsNeedTheToken) {
   req.set_code("1");
   grpc::ClientContext ctx;
   v1::EvalResult r;
-  EXPECT_EQ(stub_->Eval(&ctx, req, &r).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  // Without the signing channel: no authorization at all.
+  EXPECT_EQ(v1::CodeEval::NewStub(runner_->raw_channel())->Eval(&ctx, req, &r).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(CodeEvalTest, RunnerThreadsStayBoundedWithManyContexts) {

@@ -12,9 +12,9 @@
 #include "absl/strings/str_split.h"
 #include "cli/subprocess.h"
 #include "common/json_reader.h"
+#include "common/sha256.h"
 #include "tests/fs/fs_test_client.h"
 #include "tests/runner/runner_process.h"
-#include "common/sha256.h"
 
 namespace sagewai::testing {
 namespace {
@@ -185,7 +185,7 @@ TEST_F(FsCliTest, ErrorsAreOneLineAndAnExitCode) {
       {Cli(), "fs", "ls", "--addr", runner_->address(), "--token-file", runner_->dir() + "/wrong"},
       options);
   ASSERT_TRUE(r.ok());
-  ExpectOneLineError(*r, 77, "rejected the token");
+  ExpectOneLineError(*r, 77, "could not prove it holds the session key");
   r = cli::RunProcess({Cli(), "fs", "ls", "--addr", "unix://" + runner_->dir() + "/nothing.sock"},
                       options);
   ASSERT_TRUE(r.ok());

@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/sha256.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 #include "tests/fs/fs_test_client.h"
 #include "tests/runner/runner_process.h"
-#include "common/sha256.h"
 
 namespace sagewai::testing {
 namespace {
@@ -600,13 +600,15 @@ TEST_F(FsGrpcTest, ConcurrentTransfersUseAtMostTwoIoThreads) {
 }
 
 TEST_F(FsGrpcTest, CallsNeedTheToken) {
+  // Without the signing channel: no authorization at all.
+  auto fs = v1::Filesystem::NewStub(runner_->raw_channel());
   grpc::ClientContext ctx;
   v1::StatRequest req;
   v1::FileInfo info;
-  EXPECT_EQ(fs_->Stat(&ctx, req, &info).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(fs->Stat(&ctx, req, &info).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   grpc::ClientContext rctx;
   v1::ReadChunk chunk;
-  auto reader = fs_->Read(&rctx, v1::ReadRequest());
+  auto reader = fs->Read(&rctx, v1::ReadRequest());
   while (reader->Read(&chunk)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);

@@ -16,9 +16,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/json_reader.h"
+#include "common/sha256.h"
 #include "tests/fs/fs_test_client.h"
 #include "tests/runner/runner_process.h"
-#include "common/sha256.h"
 
 namespace sagewai::testing {
 namespace {

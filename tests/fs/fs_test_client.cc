@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/sha256.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/runner/runner_process.h"
-#include "common/sha256.h"
 
 namespace sagewai::testing {
 

@@ -19,6 +19,10 @@ import unittest
 
 import grpc
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "clients", "python"))
+import sagewai_sandbox_auth  # noqa: E402
+
 import health_pb2
 import health_pb2_grpc
 from sagewai.sandbox.v1 import sandbox_pb2 as pb
@@ -27,7 +31,6 @@ from sagewai.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 BIN_DIR = os.environ.get("SAGEWAI_BIN_DIR", "")
 RUNNER = os.path.join(BIN_DIR, "sagewai-tool-runner")
 TOKEN = "python-fs-token-0a1b2c"
-AUTH = (("authorization", "Bearer " + TOKEN),)
 
 
 class FilesystemClientTest(unittest.TestCase):
@@ -48,8 +51,8 @@ class FilesystemClientTest(unittest.TestCase):
             [RUNNER, "serve", "--keep-identity", "--listen", "unix://" + cls.socket, "--token-file", token_file,
              "--workdir", cls.workdir],
             env=dict(os.environ, SAGEWAI_LOG_LEVEL="warn"))
-        cls.channel = grpc.insecure_channel("unix://" + cls.socket)
-        health = health_pb2_grpc.HealthStub(cls.channel)
+        health_channel = grpc.insecure_channel("unix://" + cls.socket)
+        health = health_pb2_grpc.HealthStub(health_channel)
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -61,6 +64,9 @@ class FilesystemClientTest(unittest.TestCase):
             if cls.runner.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the runner did not become SERVING")
             time.sleep(0.02)
+        health_channel.close()
+        # Every call below is signed by the helper: the streaming kinds too.
+        cls.channel = sagewai_sandbox_auth.connect("unix://" + cls.socket, TOKEN)
         cls.fs = pb_grpc.FilesystemStub(cls.channel)
 
     @classmethod
@@ -76,11 +82,11 @@ class FilesystemClientTest(unittest.TestCase):
             yield first
             for c in chunks:
                 yield pb.WriteRequest(data=c)
-        return self.fs.Write(requests(), metadata=AUTH, timeout=60)
+        return self.fs.Write(requests(), timeout=60)
 
     def read(self, **kwargs):
         return b"".join(c.data for c in
-                        self.fs.Read(pb.ReadRequest(**kwargs), metadata=AUTH, timeout=60))
+                        self.fs.Read(pb.ReadRequest(**kwargs), timeout=60))
 
     def test_streaming_round_trip_with_checksum(self):
         chunks = [os.urandom(1 << 20) for _ in range(5)] + [b"tail"]
@@ -95,7 +101,7 @@ class FilesystemClientTest(unittest.TestCase):
         raw = b"caf\xe9 \xff.txt"  # Latin-1, as an old tool would write it
         reply = self.write(pb.WriteRequest(path_bytes=raw), [b"bytes"])
         self.assertEqual(reply.info.name_bytes, raw)
-        listing = self.fs.List(pb.ListRequest(), metadata=AUTH, timeout=30)
+        listing = self.fs.List(pb.ListRequest(), timeout=30)
         entry = [e for e in listing.entries if e.name_bytes == raw]
         self.assertEqual(len(entry), 1)
         self.assertEqual(entry[0].name, "caf\\xe9 \\xff.txt")
@@ -112,12 +118,12 @@ class FilesystemClientTest(unittest.TestCase):
             self.read(path="dir")
         self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
         with self.assertRaises(grpc.RpcError) as e:
-            self.fs.MakeDir(pb.MakeDirRequest(path="dir"), metadata=AUTH, timeout=30)
+            self.fs.MakeDir(pb.MakeDirRequest(path="dir"), timeout=30)
         self.assertEqual(e.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
 
     def test_watch_after_its_headers(self):
         os.mkdir(os.path.join(self.workdir, "watched"))
-        call = self.fs.Watch(pb.WatchRequest(path="watched"), metadata=AUTH, timeout=30)
+        call = self.fs.Watch(pb.WatchRequest(path="watched"), timeout=30)
         call.initial_metadata()  # the watch is in place
         with open(os.path.join(self.workdir, "watched", "new"), "w") as f:
             f.write("x")

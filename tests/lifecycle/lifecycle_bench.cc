@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/grpc_client_auth.h"
 #include "grpcpp/grpcpp.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 
@@ -112,11 +113,15 @@ int main(int argc, char** argv) {
         stderr, "usage: lifecycle_bench --addr ADDR --token-file F --container CID [--rounds N]\n");
     return 2;
   }
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
-  auto stub = v1::Bash::NewStub(channel);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      sagewai::NewAuthenticatedChannel(addr, grpc::ChannelArguments(), token, {});
+  if (!channel.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(channel.status().message()).c_str());
+    return 1;
+  }
+  auto stub = v1::Bash::NewStub(*channel);
   auto grpc_echo = [&]() -> double {
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + token);
     v1::BashRequest req;
     req.set_command("echo x");
     v1::BashResult res;

@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
@@ -152,7 +154,8 @@ TEST_F(BashGrpcTest, ManyConcurrentCallsWithBoundedThreads) {
     req.set_command("sleep 1; echo " + std::to_string(i));
     contexts.push_back(runner_->Context(std::chrono::seconds(60)));
     readers.push_back(bash_->AsyncRun(contexts.back().get(), req, &cq));
-    readers.back()->Finish(&results[i], &statuses[i], reinterpret_cast<void*>(static_cast<intptr_t>(i)));
+    readers.back()->Finish(&results[i], &statuses[i],
+                           reinterpret_cast<void*>(static_cast<intptr_t>(i)));
   }
   std::this_thread::sleep_for(milliseconds(500));
   const long threads = runner_->StatusField("Threads");
@@ -267,26 +270,84 @@ TEST_F(BashGrpcTest, ClientCancelKillsTheCommand) {
 }
 
 TEST_F(BashGrpcTest, AuthIsRequiredAndHealthIsOpen) {
+  auto raw_bash = v1::Bash::NewStub(runner_->raw_channel());
   v1::BashRequest req;
   req.set_command("echo x");
   v1::BashResult r;
   grpc::ClientContext none;
-  EXPECT_EQ(bash_->Run(&none, req, &r).error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  grpc::ClientContext wrong;
-  wrong.AddMetadata("authorization", "Bearer not-the-token");
-  EXPECT_EQ(bash_->Run(&wrong, req, &r).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  grpc::Status missing = raw_bash->Run(&none, req, &r);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(missing.error_message().find("Auth.Challenge"), std::string::npos)
+      << missing.error_message();
   grpc::ClientContext info_ctx;
   v1::GetInfoResponse info;
-  EXPECT_EQ(v1::Runner::NewStub(runner_->channel())->GetInfo(&info_ctx, {}, &info).error_code(),
+  EXPECT_EQ(v1::Runner::NewStub(runner_->raw_channel())->GetInfo(&info_ctx, {}, &info).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   grpc::ClientContext health_ctx;
   grpc::health::v1::HealthCheckResponse health;
-  ASSERT_TRUE(grpc::health::v1::Health::NewStub(runner_->channel())
+  ASSERT_TRUE(grpc::health::v1::Health::NewStub(runner_->raw_channel())
                   ->Check(&health_ctx, {}, &health)
                   .ok());
   EXPECT_EQ(health.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+TEST_F(BashGrpcTest, SignedCallsPassOnceAndForgedOrReplayedOnesFail) {
+  absl::StatusOr<RunnerProcess::ManualSession> session = runner_->StartSession();
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto raw_bash = v1::Bash::NewStub(runner_->raw_channel());
+  v1::BashRequest req;
+  req.set_command("echo signed");
+  auto call = [&](const std::string& header) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", header);
+    v1::BashResult r;
+    return raw_bash->Run(&ctx, req, &r);
+  };
+  const std::string first = session->Header(1, "/sagewai.sandbox.v1.Bash/Run");
+  ASSERT_TRUE(call(first).ok());
+  // The same header captured and sent again.
+  grpc::Status replayed = call(first);
+  EXPECT_EQ(replayed.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(replayed.error_message().rfind("replayed call", 0), 0u) << replayed.error_message();
+  // Signed for another method, or with another key.
+  grpc::Status moved = call(session->Header(2, "/sagewai.sandbox.v1.Bash/Stream"));
+  EXPECT_EQ(moved.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(moved.error_message().rfind("bad mac", 0), 0u) << moved.error_message();
+  RunnerProcess::ManualSession forged = *session;
+  forged.key = session_auth::DeriveSessionKey("not-the-token");
+  EXPECT_EQ(
+      call(forged.Header(3, "/sagewai.sandbox.v1.Bash/Run")).error_message().rfind("bad mac", 0),
+      0u);
+  // A nonce the runner never issued.
+  RunnerProcess::ManualSession unknown = *session;
+  unknown.nonce = std::string(32, 'u');
+  EXPECT_EQ(call(unknown.Header(1, "/sagewai.sandbox.v1.Bash/Run")).error_message(),
+            "unknown or expired nonce: call Auth.Challenge again");
+  // A forgery did not use up seq 2.
+  EXPECT_TRUE(call(session->Header(2, "/sagewai.sandbox.v1.Bash/Run")).ok());
+  // Plain bearer tokens are refused by default, and the log does not echo them.
+  grpc::Status bearer = call("Bearer test-token-0123456789");
+  EXPECT_EQ(bearer.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(bearer.error_message().rfind("plain bearer tokens are refused", 0), 0u)
+      << bearer.error_message();
+  EXPECT_EQ(call("Bearer not-the-token").error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(runner_->ReadLog().find("not-the-token"), std::string::npos)
       << "the log must not echo what was sent";
+  EXPECT_EQ(runner_->ReadLog().find("test-token-0123456789"), std::string::npos);
+}
+
+TEST_F(BashGrpcTest, EveryServiceAcceptsTheSignedChannel) {
+  // A method path a service checks against must be the one clients sign.
+  auto ctx = runner_->Context();
+  v1::ListContextsResponse contexts;
+  EXPECT_TRUE(
+      v1::CodeEval::NewStub(runner_->channel())->ListContexts(ctx.get(), {}, &contexts).ok());
+  auto stat_ctx = runner_->Context();
+  v1::StatRequest stat;
+  stat.set_path(".");
+  v1::FileInfo file;
+  grpc::Status st = v1::Filesystem::NewStub(runner_->channel())->Stat(stat_ctx.get(), stat, &file);
+  EXPECT_TRUE(st.ok()) << st.error_message();
 }
 
 TEST_F(BashGrpcTest, GetInfoDescribesTheRunner) {
@@ -294,6 +355,8 @@ TEST_F(BashGrpcTest, GetInfoDescribesTheRunner) {
   v1::GetInfoResponse info;
   ASSERT_TRUE(v1::Runner::NewStub(runner_->channel())->GetInfo(ctx.get(), {}, &info).ok());
   EXPECT_EQ(info.version(), SAGEWAI_VERSION);
+  EXPECT_EQ(std::vector<std::string>(info.auth_schemes().begin(), info.auth_schemes().end()),
+            std::vector<std::string>{"sagewai-hmac-sha256-v1"});
   EXPECT_EQ(info.uid(), getuid());
   EXPECT_EQ(info.workdir(), runner_->workdir());
   EXPECT_NE(std::find(info.capabilities().begin(), info.capabilities().end(), "bash"),
@@ -351,6 +414,45 @@ TEST_F(LimitedRunnerTest, OverTheLimitIsResourceExhausted) {
   EXPECT_EQ(capped.stdout(), "0123456789");
   EXPECT_TRUE(capped.stdout_truncated());
   EXPECT_EQ(capped.stdout_bytes(), 17u);
+}
+
+class BearerRunnerTest : public BashGrpcTest {
+ protected:
+  RunnerOptions Options() override {
+    RunnerOptions o;
+    o.extra_args = {"--allow-bearer"};
+    return o;
+  }
+};
+
+TEST_F(BearerRunnerTest, AllowBearerAcceptsTheTokenAndSaysSoOnce) {
+  auto raw_bash = v1::Bash::NewStub(runner_->raw_channel());
+  v1::BashRequest req;
+  req.set_command("echo old client");
+  auto call = [&](const std::string& header) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", header);
+    v1::BashResult r;
+    grpc::Status st = raw_bash->Run(&ctx, req, &r);
+    if (st.ok()) EXPECT_EQ(r.stdout(), "old client\n");
+    return st;
+  };
+  EXPECT_TRUE(call("Bearer test-token-0123456789").ok());
+  EXPECT_EQ(call("Bearer test-token-0123456780").error_message(), "invalid session token");
+  // The signed scheme still works beside it.
+  EXPECT_TRUE(RunOk("true").exit_code() == 0);
+  auto ctx = runner_->Context();
+  v1::GetInfoResponse info;
+  ASSERT_TRUE(v1::Runner::NewStub(runner_->channel())->GetInfo(ctx.get(), {}, &info).ok());
+  EXPECT_EQ(std::vector<std::string>(info.auth_schemes().begin(), info.auth_schemes().end()),
+            (std::vector<std::string>{"sagewai-hmac-sha256-v1", "bearer"}));
+  const std::string log = runner_->ReadLog();
+  size_t warns = 0;
+  for (size_t at = log.find("plain bearer tokens are accepted"); at != std::string::npos;
+       at = log.find("plain bearer tokens are accepted", at + 1)) {
+    ++warns;
+  }
+  EXPECT_EQ(warns, 1u) << log;
 }
 
 }  // namespace

@@ -11,7 +11,9 @@
 #include <sstream>
 #include <thread>
 
+#include "common/grpc_client_auth.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 
 namespace sagewai::testing {
 
@@ -28,8 +30,12 @@ RunnerProcess::RunnerProcess(RunnerOptions options) : options_(std::move(options
   if (!options_.token.empty()) {
     std::ofstream(token_file) << options_.token << "\n";
   }
-  std::vector<std::string> args = {BinDir() + "/sagewai-tool-runner", "serve", "--listen",
-                                    "unix://" + socket_, "--workdir", workdir_};
+  std::vector<std::string> args = {BinDir() + "/sagewai-tool-runner",
+                                   "serve",
+                                   "--listen",
+                                   "unix://" + socket_,
+                                   "--workdir",
+                                   workdir_};
   // The tests here run tools with the test's own credentials; the identity
   // switch has tests of its own (tests/security, tests/entrypoint).
   if (!options_.switch_identity) args.push_back("--keep-identity");
@@ -72,8 +78,10 @@ RunnerProcess::RunnerProcess(RunnerOptions options) : options_(std::move(options
   channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
   channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
   channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
-  channel_ = grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), channel_args);
-  auto health = grpc::health::v1::Health::NewStub(channel_);
+  raw_channel_ =
+      grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), channel_args);
+  channel_ = raw_channel_;
+  auto health = grpc::health::v1::Health::NewStub(raw_channel_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     grpc::ClientContext ctx;
@@ -100,6 +108,18 @@ RunnerProcess::~RunnerProcess() {
   }
   std::string cmd = "rm -rf '" + dir_ + "'";
   if (std::system(cmd.c_str()) != 0) {
+  if (serving_) {
+    ClientAuthOptions auth;
+    auth.token_source = "the test's token";
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> signed_channel =
+        NewAuthenticatedChannel(address(), channel_args, options_.token, auth);
+    if (signed_channel.ok()) {
+      channel_ = *std::move(signed_channel);
+    } else {
+      auth_error_ = std::string(signed_channel.status().message());
+      serving_ = false;
+    }
+  }
   }
 }
 
@@ -113,7 +133,6 @@ std::string RunnerProcess::ReadLog() const {
 std::unique_ptr<grpc::ClientContext> RunnerProcess::Context(
     std::chrono::milliseconds deadline) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  if (!options_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.token);
   ctx->set_deadline(std::chrono::system_clock::now() + deadline);
   return ctx;
 }
@@ -127,6 +146,32 @@ int RunnerProcess::Stop(std::chrono::milliseconds* took) {
   if (took != nullptr) {
     *took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   start);
+std::string RunnerProcess::ManualSession::Header(uint64_t seq, const std::string& method) const {
+  return session_auth::FormatAuthorization(nonce, seq,
+                                           session_auth::CallMac(key, nonce, seq, method));
+}
+
+absl::StatusOr<RunnerProcess::ManualSession> RunnerProcess::StartSession() const {
+  absl::StatusOr<std::string> client_nonce = session_auth::RandomBytes(32);
+  if (!client_nonce.ok()) return client_nonce.status();
+  sagewai::sandbox::v1::ChallengeRequest request;
+  request.set_client_nonce(*client_nonce);
+  sagewai::sandbox::v1::ChallengeResponse answer;
+  auto ctx = Context();
+  grpc::Status st =
+      sagewai::sandbox::v1::Auth::NewStub(raw_channel_)->Challenge(ctx.get(), request, &answer);
+  if (!st.ok()) return absl::UnavailableError("Auth.Challenge failed: " + st.error_message());
+  ManualSession session{answer.server_nonce(), session_auth::DeriveSessionKey(options_.token)};
+  const session_auth::Digest proof =
+      session_auth::ServerProof(session.key, *client_nonce, session.nonce);
+  if (!session_auth::ConstantTimeEquals(
+          answer.server_proof(),
+          absl::string_view(reinterpret_cast<const char*>(proof.data()), proof.size()))) {
+    return absl::PermissionDeniedError("the runner's proof does not verify");
+  }
+  return session;
+}
+
   }
   pid_ = -1;
   return status;
@@ -136,7 +181,8 @@ long RunnerProcess::StatusField(const std::string& name) const {
   std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind(name + ":", 0) == 0) return std::strtol(line.c_str() + name.size() + 1, nullptr, 10);
+    if (line.rfind(name + ":", 0) == 0)
+      return std::strtol(line.c_str() + name.size() + 1, nullptr, 10);
   }
   return -1;
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "common/session_auth.h"
 #include "grpcpp/grpcpp.h"
 
 namespace sagewai::testing {
@@ -39,12 +41,28 @@ class RunnerProcess {
   std::string ReadLog() const;
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
-  // A context carrying the bearer token and a deadline.
+  // The same socket without the signing: what a test uses to send missing,
+  // forged or replayed authorization itself.
+  std::shared_ptr<grpc::Channel> raw_channel() const { return raw_channel_; }
+  // A context with a deadline (the channel adds the authorization).
+  // Authenticated: the challenge ran once the runner was SERVING, and every
+  // call is signed (common/grpc_client_auth.h).
   std::unique_ptr<grpc::ClientContext> Context(
       std::chrono::milliseconds deadline = std::chrono::seconds(30)) const;
 
   // SIGTERM, then wait; returns the exit status from waitpid.
   int Stop(std::chrono::milliseconds* took = nullptr);
+  // A session made by hand over raw_channel(), for tests that craft headers.
+  struct ManualSession {
+    std::string nonce;
+    session_auth::SessionKey key;
+    // The authorization metadata of call number `seq` to `method`.
+    std::string Header(uint64_t seq, const std::string& method) const;
+  };
+  absl::StatusOr<ManualSession> StartSession() const;
+  // Why channel() could not be authenticated ("" when it was).
+  const std::string& auth_error() const { return auth_error_; }
+
 
   // A /proc/PID/status field of the runner (e.g. "Threads", "VmRSS").
   long StatusField(const std::string& name) const;
@@ -57,6 +75,8 @@ class RunnerProcess {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
+  std::shared_ptr<grpc::Channel> raw_channel_;
+  std::string auth_error_;
 std::string BinDir();
 
 }  // namespace sagewai::testing
