@@ -494,7 +494,9 @@ std::optional<CliError> Connection::DoEstablish(absl::Duration timeout) const {
   if (channel.ok()) return std::nullopt;
   const absl::Status& st = channel.status();
   if (IsAuthRefusal(st)) return CliError{kExitNoPerm, std::string(st.message())};
-  if (st.code() == absl::StatusCode::kDeadlineExceeded && over_fd_) {
+  if (st.code() == absl::StatusCode::kDeadlineExceeded &&
+      (over_fd_ || (made != nullptr &&
+                    made->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY))) {
     return CliError{kExitTempFail,
                     absl::StrCat("the process at ", address_.text,
                                  " accepted the connection but did not answer Auth.Challenge "

@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc
   libre2-dev libc-ares-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev
-  python3-grpcio python3-protobuf python3-matplotlib
+  python3-grpcio python3-protobuf python3-matplotlib python3-hpack
   util-linux procps
 )
 # Extra packages a caller wants too (e.g. the benchmark's tools).
