@@ -99,15 +99,6 @@ RunnerProcess::RunnerProcess(RunnerOptions options) : options_(std::move(options
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-}
-
-RunnerProcess::~RunnerProcess() {
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  std::string cmd = "rm -rf '" + dir_ + "'";
-  if (std::system(cmd.c_str()) != 0) {
   if (serving_) {
     ClientAuthOptions auth;
     auth.token_source = "the test's token";
@@ -120,6 +111,15 @@ RunnerProcess::~RunnerProcess() {
       serving_ = false;
     }
   }
+}
+
+RunnerProcess::~RunnerProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::string cmd = "rm -rf '" + dir_ + "'";
+  if (std::system(cmd.c_str()) != 0) {
   }
 }
 
@@ -137,15 +137,6 @@ std::unique_ptr<grpc::ClientContext> RunnerProcess::Context(
   return ctx;
 }
 
-int RunnerProcess::Stop(std::chrono::milliseconds* took) {
-  if (pid_ <= 0) return -1;
-  const auto start = std::chrono::steady_clock::now();
-  kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  if (took != nullptr) {
-    *took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  start);
 std::string RunnerProcess::ManualSession::Header(uint64_t seq, const std::string& method) const {
   return session_auth::FormatAuthorization(nonce, seq,
                                            session_auth::CallMac(key, nonce, seq, method));
@@ -172,6 +163,15 @@ absl::StatusOr<RunnerProcess::ManualSession> RunnerProcess::StartSession() const
   return session;
 }
 
+int RunnerProcess::Stop(std::chrono::milliseconds* took) {
+  if (pid_ <= 0) return -1;
+  const auto start = std::chrono::steady_clock::now();
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  if (took != nullptr) {
+    *took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start);
   }
   pid_ = -1;
   return status;

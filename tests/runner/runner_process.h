@@ -40,18 +40,16 @@ class RunnerProcess {
   const std::string& log_path() const { return log_; }
   std::string ReadLog() const;
 
+  // Authenticated: the challenge ran once the runner was SERVING, and every
+  // call is signed (common/grpc_client_auth.h).
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   // The same socket without the signing: what a test uses to send missing,
   // forged or replayed authorization itself.
   std::shared_ptr<grpc::Channel> raw_channel() const { return raw_channel_; }
   // A context with a deadline (the channel adds the authorization).
-  // Authenticated: the challenge ran once the runner was SERVING, and every
-  // call is signed (common/grpc_client_auth.h).
   std::unique_ptr<grpc::ClientContext> Context(
       std::chrono::milliseconds deadline = std::chrono::seconds(30)) const;
 
-  // SIGTERM, then wait; returns the exit status from waitpid.
-  int Stop(std::chrono::milliseconds* took = nullptr);
   // A session made by hand over raw_channel(), for tests that craft headers.
   struct ManualSession {
     std::string nonce;
@@ -63,6 +61,8 @@ class RunnerProcess {
   // Why channel() could not be authenticated ("" when it was).
   const std::string& auth_error() const { return auth_error_; }
 
+  // SIGTERM, then wait; returns the exit status from waitpid.
+  int Stop(std::chrono::milliseconds* took = nullptr);
 
   // A /proc/PID/status field of the runner (e.g. "Threads", "VmRSS").
   long StatusField(const std::string& name) const;
@@ -73,10 +73,10 @@ class RunnerProcess {
   bool serving_ = false;
   std::string dir_, workdir_, socket_, log_;
   std::shared_ptr<grpc::Channel> channel_;
-};
-
   std::shared_ptr<grpc::Channel> raw_channel_;
   std::string auth_error_;
+};
+
 std::string BinDir();
 
 }  // namespace sagewai::testing
