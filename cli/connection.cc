@@ -33,7 +33,6 @@ namespace {
 constexpr size_t kMaxUnixPath = sizeof(sockaddr_un::sun_path) - 1;
 
 std::optional<std::string> g_sandbox_flag;
-ConnectionPolicy g_policy;
 constexpr size_t kMaxTokenFileBytes = 64 * 1024;
 
 absl::Status AddressError(absl::string_view text, absl::string_view why) {
@@ -230,19 +229,6 @@ std::shared_ptr<grpc::Channel> DeadChannel(const std::string& target) {
   }
   ::close(sv[1]);
   return grpc::CreateInsecureChannelFromFd(target, sv[0]);
-}
-
-// --peer-uid / --peer-pid values.
-template <typename T>
-absl::Status ParseId(absl::string_view flag, absl::string_view text, T max, T* out) {
-  uint64_t v = 0;
-  if (text.empty() || !absl::ascii_isdigit(text[0]) || !absl::SimpleAtoi(text, &v) ||
-      v > static_cast<uint64_t>(max)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, " needs a number from 0 to ", max, ", not \"", text, "\""));
-  }
-  *out = static_cast<T>(v);
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -495,8 +481,8 @@ std::optional<CliError> Connection::DoEstablish(absl::Duration timeout) const {
   const absl::Status& st = channel.status();
   if (IsAuthRefusal(st)) return CliError{kExitNoPerm, std::string(st.message())};
   if (st.code() == absl::StatusCode::kDeadlineExceeded &&
-      (over_fd_ || (made != nullptr &&
-                    made->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY))) {
+      (over_fd_ ||
+       (made != nullptr && made->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY))) {
     return CliError{kExitTempFail,
                     absl::StrCat("the process at ", address_.text,
                                  " accepted the connection but did not answer Auth.Challenge "
@@ -565,83 +551,6 @@ CliError Connection::Describe(const grpc::Status& status, absl::string_view meth
 }
 
 void SetSandboxFlag(std::optional<std::string> id) { g_sandbox_flag = std::move(id); }
-
-absl::Status ExtractConnectionFlags(std::vector<std::string>* args, bool stop_at_positional,
-                                    const std::vector<std::string>& value_flags) {
-  ConnectionPolicy policy = g_policy;
-  std::vector<std::string> out;
-  size_t i = 0;
-  // "--name VALUE" or "--name=VALUE"; true when args[i] was one.
-  auto take = [&](absl::string_view name, std::string* value, absl::Status* error) {
-    const std::string& a = (*args)[i];
-    const std::string flag = absl::StrCat("--", name);
-    if (a == flag) {
-      if (i + 1 >= args->size()) {
-        *error = absl::InvalidArgumentError(absl::StrCat(flag, " needs a value"));
-      } else {
-        *value = (*args)[++i];
-      }
-      return true;
-    }
-    if (absl::StartsWith(a, flag + "=")) {
-      *value = a.substr(flag.size() + 1);
-      return true;
-    }
-    return false;
-  };
-  for (; i < args->size(); ++i) {
-    const std::string& a = (*args)[i];
-    if (a == "--") break;
-    std::string value;
-    absl::Status error;
-    if (take("peer-uid", &value, &error)) {
-      if (!error.ok()) return error;
-      uid_t uid = 0;
-      if (absl::Status st = ParseId<uid_t>("peer-uid", value, 0xfffffffe, &uid); !st.ok())
-        return st;
-      policy.peer.uid = uid;
-      continue;
-    }
-    if (take("peer-pid", &value, &error)) {
-      if (!error.ok()) return error;
-      pid_t pid = 0;
-      if (absl::Status st = ParseId<pid_t>("peer-pid", value, 4194304, &pid); !st.ok()) return st;
-      policy.peer.pid = pid;
-      policy.peer.pid_source = "--peer-pid";
-      continue;
-    }
-    if (a == "--allow-bearer") {
-      policy.allow_bearer = true;
-      continue;
-    }
-    if (stop_at_positional) {
-      if (a.empty() || a[0] != '-') break;
-      std::string name = a.substr(a.find_first_not_of('-'));
-      if (name.find('=') == std::string::npos &&
-          std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end() &&
-          i + 1 < args->size()) {
-        out.push_back(a);
-        out.push_back((*args)[++i]);
-        continue;
-      }
-    }
-    out.push_back(a);
-  }
-  out.insert(out.end(), args->begin() + static_cast<std::ptrdiff_t>(i), args->end());
-  *args = std::move(out);
-  g_policy = std::move(policy);
-  return absl::OkStatus();
-}
-
-void SetConnectionFlags(ConnectionPolicy policy) { g_policy = std::move(policy); }
-
-ConnectionPolicy FlagConnectionPolicy() {
-  ConnectionPolicy policy = g_policy;
-  if (const char* env = getenv(kAllowBearerEnv); env != nullptr && std::string(env) == "1") {
-    policy.allow_bearer = true;
-  }
-  return policy;
-}
 
 namespace {
 

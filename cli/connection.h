@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "cli/connection_policy.h"
 #include "cli/peer_check.h"
 #include "cli/sandbox_resolve.h"
 
@@ -29,8 +30,6 @@ inline constexpr char kTokenEnv[] = "SAGEWAI_RUNNER_TOKEN";
 inline constexpr char kDefaultAddress[] = "unix:///run/sagewai/tool-runner.sock";
 // A sandbox id, used when neither --sandbox, --addr nor --token-file is given.
 inline constexpr char kSandboxEnv[] = "SAGEWAI_SANDBOX";
-// "1": like --allow-bearer.
-inline constexpr char kAllowBearerEnv[] = "SAGEWAI_ALLOW_BEARER";
 
 struct Address {
   enum class Kind { kUnix, kTcp };
@@ -96,14 +95,6 @@ struct RpcErrorContext {
 int ExitCodeForRpcCode(grpc::StatusCode code);
 CliError DescribeRpcError(const grpc::Status& status, const RpcErrorContext& context);
 
-// Whom the CLI accepts at the other end: --peer-uid / --peer-pid (or, for
-// --sandbox, the runner's host pid), and --allow-bearer / $SAGEWAI_ALLOW_BEARER
-// for an old runner without Auth.Challenge.
-struct ConnectionPolicy {
-  PeerExpectation peer;
-  bool allow_bearer = false;
-};
-
 inline constexpr absl::Duration kEstablishTimeout = absl::Seconds(10);
 
 class Connection {
@@ -158,18 +149,6 @@ class Connection {
 
 // Records the --sandbox option for ConnectFromFlags (main() calls it).
 void SetSandboxFlag(std::optional<std::string> id);
-
-// Takes --peer-uid N, --peer-pid N and --allow-bearer (also as --name=N) out
-// of the options in `args` for ConnectFromFlags, like ExtractSandboxFlag
-// (same `stop_at_positional` and `value_flags`). InvalidArgument for a value
-// that is not a uid or pid.
-absl::Status ExtractConnectionFlags(std::vector<std::string>* args, bool stop_at_positional = false,
-                                    const std::vector<std::string>& value_flags = {});
-// What ExtractConnectionFlags recorded, with $SAGEWAI_ALLOW_BEARER applied.
-ConnectionPolicy FlagConnectionPolicy();
-// Replaces what ExtractConnectionFlags recorded (for callers that build
-// their own command lines, and tests).
-void SetConnectionFlags(ConnectionPolicy policy);
 
 // Builds a Connection from --sandbox (SetSandboxFlag), --addr / --token-file
 // (either may be absent) and the environment ($SAGEWAI_SANDBOX when none of
