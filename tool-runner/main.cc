@@ -217,10 +217,6 @@ int ServeMain(const std::vector<std::string>& args) {
     }
   }
 
-  if (absl::StatusOr<std::string> workdir = TakeRunnerIdentity(keep_identity); !workdir.ok()) {
-    log::Error("refusing to run tools", {{"error", std::string(workdir.status().message())}});
-    return 1;
-  }
   // The token: --token-file, else the entrypoint's hand-off, else the
   // environment (a runner started without our entrypoint). Either way the
   // control-plane variables leave the environment before any tool runs.
@@ -245,6 +241,13 @@ int ServeMain(const std::vector<std::string>& args) {
   if (inherited.ok()) WipeString(inherited->session_token);
   WipeString(from_env.session_token);
 
+  // The token was read with the privileges the runner started with (a
+  // root-only token file works); nothing else is, from here on.
+  if (absl::StatusOr<std::string> workdir = TakeRunnerIdentity(keep_identity); !workdir.ok()) {
+    log::Error("refusing to run tools", {{"error", std::string(workdir.status().message())}});
+    return 1;
+  }
+
   absl::Status st = Serve(options, std::move(token));
   if (!st.ok()) {
     log::Error("cannot serve", {{"error", std::string(st.message())}});
@@ -260,8 +263,7 @@ void BecomeRunnerUserForHealthCheck() {
   if (geteuid() != 0) return;
   const AgentOptions options = AgentOptions::FromEnvironment();
   std::string passwd, group, error;
-  if (!ReadSmallFile(options.passwd_path, &passwd, &error)) return;
-  ReadSmallFile(options.group_path, &group, &error);
+  if (!ReadUserDatabases(options, &passwd, &group, &error)) return;
   const char* spec = std::getenv(kRunnerUserEnv);
   ResolvedUser runner;
   if (!ResolveUser(spec != nullptr && *spec != '\0' ? spec : kDefaultRunnerUser, passwd, group,

@@ -38,7 +38,16 @@ RunnerProcess::RunnerProcess(RunnerOptions options) : options_(std::move(options
                                    workdir_};
   // The tests here run tools with the test's own credentials; the identity
   // switch has tests of its own (tests/security, tests/entrypoint).
-  if (!options_.switch_identity) args.push_back("--keep-identity");
+  if (!options_.switch_identity) {
+    args.push_back("--keep-identity");
+  } else {
+    // As the images have them: the socket's directory belongs to the runner
+    // user, the work directory to the agent.
+    chown(dir_.c_str(), options_.runner_uid, 0);
+    chmod(dir_.c_str(), 0755);
+    chown(workdir_.c_str(), options_.agent_uid, options_.agent_uid);
+    chmod(workdir_.c_str(), 0755);
+  }
   if (!options_.token.empty()) {
     args.push_back("--token-file");
     args.push_back(token_file);

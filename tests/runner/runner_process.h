@@ -22,6 +22,8 @@ struct RunnerOptions {
   // Let the runner switch to SAGEWAI_RUNNER_USER and start tools as
   // AGENT_USER (both from extra_env) instead of --keep-identity.
   bool switch_identity = false;
+  uid_t runner_uid = 900;  // owner of the socket directory with switch_identity
+  uid_t agent_uid = 1000;  // owner of the work directory with switch_identity
 };
 
 class RunnerProcess {
