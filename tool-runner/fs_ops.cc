@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -164,6 +166,18 @@ absl::StatusOr<ReadableFile> OpenForRead(const std::string& path) {
   file.fd = UniqueFd(fd);
   if (fstat(fd, &st) != 0) return PathError("fstat", path);
   if (!S_ISREG(st.st_mode)) return NotRegular("read", path, st.st_mode);
+  // Whatever the path (/proc/self, /proc/thread-self, the runner's pid, a
+  // link a tool made), a procfs file opened here is the runner's own
+  // process: the kernel lets a process into itself whoever it is, so its
+  // memory would be readable where no tool may read it.
+  struct statfs fs_info;
+  if (fstatfs(fd, &fs_info) != 0) return PathError("fstatfs", path);
+  if (fs_info.f_type == PROC_SUPER_MAGIC) {
+    return absl::PermissionDeniedError(
+        "read " + path +
+        ": files under /proc are refused (they would show the runner's own process); read "
+        "them with a bash call, as the agent");
+  }
   file.size = static_cast<uint64_t>(st.st_size);
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   return file;

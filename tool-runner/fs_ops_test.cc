@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -37,6 +38,17 @@ TEST(FsOpsTest, ReadRefusesWhatIsNotARegularFileWithoutHanging) {
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   EXPECT_EQ(OpenForRead(dir / "none").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Under --cap-drop ALL the I/O thread's fsuid owns the runner's own /proc
+// files: reading them would hand out the runner's memory.
+TEST(FsOpsTest, ReadRefusesProcfsByEverySpelling) {
+  for (const std::string& p :
+       std::vector<std::string>{"/proc/self/mem", "/proc/self/environ", "/proc/thread-self/status",
+                                "/proc/" + std::to_string(getpid()) + "/maps"}) {
+    auto f = OpenForRead(p);
+    EXPECT_EQ(f.status().code(), absl::StatusCode::kPermissionDenied) << p;
+  }
 }
 
 TEST(FsOpsTest, ReadAtReadsRangesAndStopsAtEof) {

@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,6 +91,11 @@ absl::Status CopyFile(const std::string& src, const std::string& dst, const stru
   int in_fd = open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (in_fd < 0) return PathError("open", src);
   UniqueFd in(in_fd);
+  // A procfs file here is the runner's own process (see OpenForRead).
+  struct statfs fs_info;
+  if (fstatfs(in_fd, &fs_info) == 0 && fs_info.f_type == PROC_SUPER_MAGIC) {
+    return absl::PermissionDeniedError("copy " + src + ": files under /proc are refused");
+  }
   int out_fd = open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (out_fd < 0) return PathError("create", dst);
   UniqueFd out(out_fd);

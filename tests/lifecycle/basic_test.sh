@@ -31,7 +31,8 @@ expect_eq "--sandbox=ID and a command with its own --sandbox word" "--sandbox x"
 out=$("$CLI" exec --sandbox "$id" --addr unix:///x -- true 2>&1) && rc=0 || rc=$?
 expect_eq "--sandbox with --addr is a usage error" 2 "$rc"
 info=$("$CLI" info --sandbox "$id" --json)
-expect_eq "info --sandbox" 1000 "$(jq -r .uid <<<"$info")"
+expect_eq "info --sandbox: the runner's uid" 900 "$(jq -r .uid <<<"$info")"
+expect_eq "info --sandbox: the tools' uid" 1000 "$(jq -r .tool_uid <<<"$info")"
 
 # fs and eval, when this build has them.
 if "$CLI" fs --help >/dev/null 2>&1; then
