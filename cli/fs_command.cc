@@ -26,8 +26,8 @@
 #include "cli/flags.h"
 #include "common/sha256.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
-#include "tool-runner/fs_json.h"
-#include "tool-runner/fs_path.h"
+#include "common/fs_json.h"
+#include "common/fs_path.h"
 
 namespace sagewai::cli {
 

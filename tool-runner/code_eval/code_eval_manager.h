@@ -1,0 +1,160 @@
+// The CodeEval contexts of one runner: named, persistent interpreters
+// (create, list, delete, restart, idle reclaim, a cap on their number) and
+// one-shot interpreters for evals without a context.
+//
+// Thread-safe: every method hands its work to the Supervisor's loop thread,
+// where all contexts live; callbacks and sinks are called on that thread.
+//
+// Decisions: one eval at a time per context; a second one is refused with
+// FAILED_PRECONDITION ("context busy") rather than queued, so that a caller
+// never waits behind work it cannot see. A context whose interpreter died
+// stays listed as "dead" (evals get FAILED_PRECONDITION) until it is
+// restarted, deleted or reclaimed. One-shot interpreters do not count
+// against the context cap (the call limit bounds them), nor do spares (see
+// CodeEvalOptions::max_spares).
+#ifndef SAGEWAI_TOOL_RUNNER_CODE_EVAL_CODE_EVAL_MANAGER_H_
+#define SAGEWAI_TOOL_RUNNER_CODE_EVAL_CODE_EVAL_MANAGER_H_
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "sagewai/sandbox/v1/sandbox.pb.h"
+#include "tool-runner/code_eval/code_eval_interpreter.h"
+#include "tool-runner/code_eval/code_eval_language.h"
+#include "tool-runner/supervisor/supervisor.h"
+
+namespace sagewai::code_eval {
+
+struct CodeEvalOptions {
+  uint32_t max_contexts = 16;
+  // Contexts unused this long are deleted; 0: never.
+  std::chrono::milliseconds idle_timeout{30 * 60 * 1000};
+  std::chrono::milliseconds interrupt_grace{1000};
+  std::chrono::milliseconds start_timeout{30000};
+  // How long a one-shot interpreter may take to exit once its eval is done.
+  std::chrono::milliseconds exit_grace{1000};
+  size_t max_display_bytes = 32 << 20;
+  // Interpreters kept started and ready, one per distinct set-up (language,
+  // cwd, env) recently used, so that the next context or one-shot eval with
+  // that set-up starts at once. 0: none.
+  size_t max_spares = 2;
+};
+
+// What an interpreter starts with.
+struct InterpreterSetup {
+  Language language = Language::kPython;
+  std::string cwd;               // absolute
+  std::vector<std::string> env;  // complete, "NAME=value"
+};
+
+// Steers one eval from any thread.
+class EvalControl : public std::enable_shared_from_this<EvalControl> {
+ public:
+  // Interrupts the eval as its timeout would (SIGINT, grace, kill); the sink
+  // still hears how it ended. Before the eval started: it never starts, and
+  // the sink hears OnFailed(CANCELLED).
+  void Cancel();
+  // For a sink that returned false from OnOutput.
+  void ResumeOutput();
+
+ private:
+  friend class CodeEvalManager;
+  explicit EvalControl(EventLoop& loop) : loop_(loop) {}
+  EventLoop& loop_;
+  std::atomic<bool> cancelled_{false};
+  // Loop thread only: where the eval runs once it started.
+  std::weak_ptr<Interpreter> interpreter_;
+  uint64_t seq_ = 0;
+};
+
+class CodeEvalManager {
+ public:
+  using ContextCallback = std::function<void(absl::StatusOr<sandbox::v1::Context>)>;
+
+  CodeEvalManager(Supervisor& supervisor, CodeEvalOptions options);
+  ~CodeEvalManager();
+  CodeEvalManager(const CodeEvalManager&) = delete;
+  CodeEvalManager& operator=(const CodeEvalManager&) = delete;
+
+  const CodeEvalOptions& options() const { return options_; }
+
+  // Starts an interpreter and answers once it is ready. `id` empty: a fresh
+  // random id; otherwise that id (ALREADY_EXISTS when taken).
+  void Create(InterpreterSetup setup, std::string id, ContextCallback done);
+  // Kills the context's interpreter (a running eval ends context_dead) and
+  // starts a fresh one with the same id, language, cwd and env.
+  void Restart(std::string id, ContextCallback done);
+  void Delete(std::string id, std::function<void(absl::Status)> done);
+  void List(std::function<void(std::vector<sandbox::v1::Context>)> done);
+
+  struct EvalRequest {
+    std::string code;
+    // Empty: a one-shot interpreter made from `setup`, closed afterwards.
+    std::string context_id;
+    // With a context_id that does not exist: create it from `setup` first
+    // (the stdio tool's named contexts).
+    bool create_missing = false;
+    InterpreterSetup setup;
+    std::chrono::milliseconds timeout{60000};
+  };
+  std::shared_ptr<EvalControl> Eval(EvalRequest request, std::shared_ptr<EvalSink> sink);
+
+  // Contexts alive now (any state); for tests and logs.
+  size_t size() const { return count_.load(); }
+
+ private:
+  struct Context;
+  class ContextSink;
+
+  struct Spare {
+    std::string key;
+    std::shared_ptr<Interpreter> interpreter;
+    EventLoop::TimerId idle_timer = 0;
+  };
+
+  bool Post(std::function<void()> fn);
+  absl::StatusOr<InterpreterSpec> MakeSpec(const InterpreterSetup& setup) const;
+  absl::Status StartInterpreter(Context& context);
+  static std::string SpareKey(const InterpreterSetup& setup);
+  // A ready interpreter for `setup` (then a replacement is started), or null.
+  std::shared_ptr<Interpreter> TakeSpare(const InterpreterSetup& setup);
+  void StartSpare(const InterpreterSetup& setup);
+  Context* NewContext(std::string id, InterpreterSetup setup);
+  void OnReady(const std::string& id, uint64_t generation, absl::Status status);
+  void OnExit(const std::string& id, uint64_t generation, const std::string& why);
+  void EvalInContext(EvalRequest request, std::shared_ptr<EvalSink> sink,
+                     std::shared_ptr<EvalControl> control);
+  void EvalOneShot(EvalRequest request, std::shared_ptr<EvalSink> sink,
+                   std::shared_ptr<EvalControl> control);
+  void AfterEval(const std::string& id, uint64_t generation);
+  void OnIdle(const std::string& id);
+  void Touch(Context& context);
+  void ArmIdleTimer(Context& context);
+  static std::vector<std::function<void(absl::Status)>> TakeWaiters(Context& context);
+  // The context `id` exists and still runs the interpreter of `generation`.
+  bool IsCurrent(const std::string& id, uint64_t generation) const;
+  void Erase(const std::string& id);
+  absl::Status CheckCap() const;
+  sandbox::v1::Context Describe(const Context& context) const;
+
+  Supervisor& supervisor_;
+  EventLoop& loop_;
+  CodeEvalOptions options_;
+  std::atomic<size_t> count_{0};
+  // Callbacks of interpreters and sinks that outlive this manager check it.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  // Loop thread only.
+  std::map<std::string, std::unique_ptr<Context>> contexts_;
+  std::vector<Spare> spares_;
+  uint64_t next_generation_ = 1;
+};
+
+}  // namespace sagewai::code_eval
+
+#endif  // SAGEWAI_TOOL_RUNNER_CODE_EVAL_CODE_EVAL_MANAGER_H_

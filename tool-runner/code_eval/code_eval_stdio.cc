@@ -1,0 +1,123 @@
+#include "tool-runner/code_eval/code_eval_stdio.h"
+
+#include <future>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "tool-runner/code_eval/code_eval_service.h"
+#include "tool-runner/core/tool_env.h"
+
+namespace sagewai {
+
+namespace v1 = ::sagewai::sandbox::v1;
+
+namespace {
+
+absl::StatusOr<std::string> OptionalString(const json::Value& args, absl::string_view key) {
+  const json::Value* v = args.Find(key);
+  if (v == nullptr || v->is_null()) return std::string();
+  auto s = v->AsString();
+  if (!s.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat("args.", key, " must be a string"));
+  }
+  return std::string(*s);
+}
+
+absl::StatusOr<std::map<std::string, std::string>> OptionalEnv(const json::Value& args) {
+  std::map<std::string, std::string> out;
+  const json::Value* env = args.Find("env");
+  if (env == nullptr || env->is_null()) return out;
+  const json::Object* obj = env->AsObject();
+  if (obj == nullptr) return absl::InvalidArgumentError("args.env must be an object");
+  for (const auto& [name, value] : *obj) {
+    auto s = value.AsString();
+    if (!s.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat("args.env.", name, " must be a string"));
+    }
+    out[name] = std::string(*s);
+  }
+  return out;
+}
+
+void AppendLine(std::string& out, absl::string_view text) {
+  if (text.empty()) return;
+  out.append(text.data(), text.size());
+  if (out.back() != '\n') out.push_back('\n');
+}
+
+}  // namespace
+
+stdio::ToolResult ToStdioResult(const v1::EvalResult& r, absl::Duration timeout) {
+  stdio::ToolResult out;
+  out.stdout_data = r.stdout();
+  out.stderr_data = r.stderr();
+  if (r.stdout_truncated()) out.stderr_data += "\n[sagewai: stdout truncated]\n";
+  if (r.stderr_truncated()) out.stderr_data += "\n[sagewai: stderr truncated]\n";
+  for (const v1::DisplayOutput& output : r.outputs()) {
+    if (auto it = output.data().find("text/plain"); it != output.data().end()) {
+      if (!out.stdout_data.empty() && out.stdout_data.back() != '\n') out.stdout_data += '\n';
+      AppendLine(out.stdout_data, it->second);
+    }
+  }
+  if (!r.error().name().empty()) {
+    if (!out.stderr_data.empty() && out.stderr_data.back() != '\n') out.stderr_data += '\n';
+    AppendLine(out.stderr_data, !r.error().traceback().empty()
+                                    ? r.error().traceback()
+                                    : absl::StrCat(r.error().name(), ": ", r.error().message()));
+  }
+  out.duration_ms = static_cast<int64_t>(r.duration_ms());
+  if (r.timed_out()) {
+    out.error =
+        absl::StrCat("timeout: the code did not finish within ", absl::FormatDuration(timeout),
+                     r.context_dead() ? "; the interpreter was killed" : "; it was interrupted");
+  } else if (r.context_dead()) {
+    out.error = absl::StrCat("context_dead: ", r.error().message());
+  } else {
+    out.exit_code = r.error().name().empty() ? 0 : 1;
+  }
+  return out;
+}
+
+void RegisterCodeEvalTool(stdio::Dispatcher& dispatcher, code_eval::CodeEvalManager& manager,
+                          const StdioToolOptions& options) {
+  dispatcher.Register(
+      "code_eval",
+      [&manager, options](const json::Value& args,
+                          absl::Duration timeout) -> absl::StatusOr<stdio::ToolResult> {
+        const json::Value* code = args.Find("code");
+        if (code == nullptr || !code->is_string()) {
+          return absl::InvalidArgumentError("args.code must be a string");
+        }
+        auto language = OptionalString(args, "language");
+        if (!language.ok()) return language.status();
+        auto context_id = OptionalString(args, "context_id");
+        if (!context_id.ok()) return context_id.status();
+        auto cwd = OptionalString(args, "cwd");
+        if (!cwd.ok()) return cwd.status();
+        auto env = OptionalEnv(args);
+        if (!env.ok()) return env.status();
+        auto setup = MakeInterpreterSetup(*language, *cwd, *env, InheritedToolEnvironment(),
+                                          options.workdir);
+        if (!setup.ok()) return setup.status();
+
+        code_eval::CodeEvalManager::EvalRequest request;
+        request.code = std::string(*code->AsString());
+        request.context_id = *context_id;
+        request.create_missing = true;
+        request.setup = std::move(*setup);
+        request.timeout = std::chrono::milliseconds(absl::ToInt64Milliseconds(timeout));
+        std::promise<absl::StatusOr<v1::EvalResult>> promise;
+        auto sink = std::make_shared<code_eval::CollectingSink>(
+            options.max_output_bytes,
+            [&promise](absl::StatusOr<v1::EvalResult> r) { promise.set_value(std::move(r)); });
+        auto future = promise.get_future();
+        manager.Eval(std::move(request), std::move(sink));
+        absl::StatusOr<v1::EvalResult> result = future.get();
+        // Other errors (no interpreter, a dead or busy context) become a failed
+        // result in the dispatcher: "could not run tool code_eval: ...".
+        if (!result.ok()) return result.status();
+        return ToStdioResult(*result, timeout);
+      });
+}
+
+}  // namespace sagewai

@@ -1,0 +1,375 @@
+// sagewai-tool-runner: serves tool calls inside a sandbox container.
+//
+//   sagewai-tool-runner                 JSON-RPC on stdin/stdout (the existing worker)
+//   sagewai-tool-runner serve [...]     gRPC server
+//   sagewai-tool-runner health [...]    exit 0 when the server answers SERVING
+//   sagewai-tool-runner --version
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/environ_scrub.h"
+#include "common/log.h"
+#include "common/privileges.h"
+#include "common/runner_identity.h"
+#include "common/secret_handoff.h"
+#include "tool-runner/fs/fs_stdio_tools.h"
+#include "tool-runner/code_eval/code_eval_stdio.h"
+#include "tool-runner/server/health_check.h"
+#include "tool-runner/server/listen_address.h"
+#include "tool-runner/server/server.h"
+#include "tool-runner/stdio/stdio_protocol.h"
+#include "tool-runner/stdio/stdio_tools.h"
+#include "tool-runner/supervisor/tool_credentials.h"
+
+namespace sagewai {
+namespace {
+
+constexpr const char kUsage[] =
+    "Usage:\n"
+    "  sagewai-tool-runner                     speak the Sagewai JSON-RPC protocol on stdin/stdout\n"
+    "  sagewai-tool-runner serve [options]     serve the gRPC API\n"
+    "  sagewai-tool-runner health [--addr ADDR] [--timeout-ms N]\n"
+    "                                          exit 0 when the server answers SERVING\n"
+    "  sagewai-tool-runner --version | --help\n"
+    "\n"
+    "serve options:\n"
+    "  --listen ADDR              unix:///path.sock or tcp://host:port (repeatable);\n"
+    "                             default unix:///run/sagewai/tool-runner.sock\n"
+    "  --token-file FILE          session token (default: from the entrypoint, or SESSION_TOKEN)\n"
+    "  --workdir DIR              default cwd of calls (default $AGENT_WORKDIR or /workspace)\n"
+    "  --max-output-bytes N       output kept per stream of a call (default 1048576)\n"
+    "  --max-concurrent-calls N   calls at once before RESOURCE_EXHAUSTED (default 1024)\n"
+    "  --default-timeout-ms N     timeout of calls that set none (default 60000)\n"
+    "  --max-timeout-ms N         largest timeout a call may ask for (default 86400000)\n"
+    "  --kill-grace-ms N          SIGTERM-to-SIGKILL grace when a call ends (default 1000)\n"
+    "  --pass-env NAME            pass this variable of the runner's environment to tools\n"
+    "  --max-contexts N           code-eval contexts alive at once (default 16)\n"
+    "  --context-idle-timeout-ms N  delete code-eval contexts idle this long (default\n"
+    "                             1800000; 0: never)\n"
+    "  --spare-interpreters N     started interpreters kept ready for new contexts and\n"
+    "                             one-shot evals (default 2; 0: none)\n"
+    "  --keep-identity            do not change uid or capabilities (for a runner started by\n"
+    "                             something that already did; tools then share its credentials)\n"
+    "  --allow-bearer             also accept plain `authorization: Bearer <token>` from old\n"
+    "                             clients (it puts the token on the wire; off by default)\n"
+    "\n"
+    "Environment: SAGEWAI_LOG_LEVEL (debug|info|warn|error), AGENT_USER (who tools run as),\n"
+    "SAGEWAI_RUNNER_USER (who the runner runs as, default sagewai), AGENT_WORKDIR,\n"
+    "AGENT_REQUIRE_DROP. Started as root, both modes switch to the runner user and start\n"
+    "tools as AGENT_USER.\n";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "sagewai-tool-runner: %s\n\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+// Reads "--name value" or "--name=value" at args[*i]; advances *i.
+bool TakeFlag(const std::vector<std::string>& args, size_t* i, const std::string& name,
+              std::string* value) {
+  const std::string& a = args[*i];
+  if (a == name) {
+    if (*i + 1 >= args.size()) return false;
+    *value = args[++*i];
+    return true;
+  }
+  if (a.rfind(name + "=", 0) == 0) {
+    *value = a.substr(name.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+bool ParseMs(const std::string& text, std::chrono::milliseconds* out) {
+  int64_t v;
+  if (!absl::SimpleAtoi(text, &v) || v < 0) return false;
+  *out = std::chrono::milliseconds(v);
+  return true;
+}
+
+std::string DefaultWorkdir() {
+  const char* w = std::getenv("AGENT_WORKDIR");
+  return w != nullptr && *w != '\0' ? w : "/workspace";
+}
+
+// Many concurrent calls each hold a few pipes.
+void RaiseFdLimit() {
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "re");
+  if (f == nullptr) {
+    return absl::NotFoundError(absl::StrCat("cannot read --token-file ", path));
+  }
+  std::string token;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && token.size() < 65536) token.append(buf, n);
+  std::fclose(f);
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    token.pop_back();
+  }
+  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat("--token-file ", path, " is empty"));
+  return token;
+}
+
+// Becomes the runner user (or, where the start state cannot separate the
+// uids, drops like the entrypoint), records who tools run as, and sets the
+// HOME, USER, LOGNAME and PWD tools get, chosen as the tool user. Before any
+// thread exists. Returns the work directory.
+// With `keep`, nothing changes (tools inherit the runner's credentials).
+absl::StatusOr<std::string> TakeRunnerIdentity(bool keep) {
+  const AgentOptions options = AgentOptions::FromEnvironment();
+  RunnerIdentity identity;
+  std::string error;
+  if (keep) {
+    identity.uid = identity.tool.uid = getuid();
+    identity.gid = identity.tool.gid = getgid();
+    identity.tool.name = std::to_string(identity.uid);
+    identity.note = "started with --keep-identity: tools run with the runner's own credentials";
+    if (absl::Status st = InstallToolCredentials(identity); !st.ok()) return st;
+    return options.workdir;
+  }
+  if (!BecomeRunner(options, &identity, &error)) return absl::FailedPreconditionError(error);
+  if (absl::Status st = InstallToolCredentials(identity); !st.ok()) return st;
+  if (!identity.separated && identity.uid != 0) {
+    // (The --cap-drop ALL state has said so already, with its remedy.)
+    log::Warn("tools run under the runner's own uid", {{"uid", static_cast<int64_t>(identity.uid)},
+                                                       {"why", identity.note}});
+  }
+  ScopedToolFileAccess as_tool;
+  if (!as_tool.status().ok()) return as_tool.status();
+  const std::string home = ChooseHome(identity.tool.home, identity.tool.uid);
+  setenv("HOME", home.c_str(), 1);
+  setenv("USER", identity.tool.name.c_str(), 1);
+  setenv("LOGNAME", identity.tool.name.c_str(), 1);
+  const std::string cwd = EnterWorkdir(options.workdir, home);
+  setenv("PWD", cwd.c_str(), 1);
+  log::Debug("identities", {{"runner_uid", static_cast<int64_t>(identity.uid)},
+                            {"tool_uid", static_cast<int64_t>(identity.tool.uid)},
+                            {"separated", identity.separated},
+                            {"home", home},
+                            {"workdir", cwd}});
+  return cwd;
+}
+
+int ServeMain(const std::vector<std::string>& args) {
+  ServeOptions options;
+  options.workdir = DefaultWorkdir();
+  std::string token_file;
+  bool keep_identity = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string v;
+    if (args[i] == "--keep-identity") {
+      keep_identity = true;
+    } else if (args[i] == "--allow-bearer") {
+      options.allow_bearer = true;
+    } else if (TakeFlag(args, &i, "--listen", &v)) {
+      options.listen.push_back(v);
+    } else if (TakeFlag(args, &i, "--token-file", &v)) {
+      token_file = v;
+    } else if (TakeFlag(args, &i, "--workdir", &v)) {
+      options.workdir = v;
+    } else if (TakeFlag(args, &i, "--pass-env", &v)) {
+      options.pass_env.push_back(v);
+    } else if (TakeFlag(args, &i, "--max-output-bytes", &v)) {
+      if (!absl::SimpleAtoi(v, &options.limits.max_output_bytes)) {
+        return UsageError("--max-output-bytes takes a number");
+      }
+    } else if (TakeFlag(args, &i, "--max-concurrent-calls", &v)) {
+      if (!absl::SimpleAtoi(v, &options.limits.max_concurrent_calls) ||
+          options.limits.max_concurrent_calls == 0) {
+        return UsageError("--max-concurrent-calls takes a positive number");
+      }
+    } else if (TakeFlag(args, &i, "--default-timeout-ms", &v)) {
+      if (!ParseMs(v, &options.limits.default_timeout)) return UsageError("bad --default-timeout-ms");
+    } else if (TakeFlag(args, &i, "--max-timeout-ms", &v)) {
+      if (!ParseMs(v, &options.limits.max_timeout)) return UsageError("bad --max-timeout-ms");
+    } else if (TakeFlag(args, &i, "--max-contexts", &v)) {
+      if (!absl::SimpleAtoi(v, &options.code_eval.max_contexts)) {
+        return UsageError("--max-contexts takes a number");
+      }
+    } else if (TakeFlag(args, &i, "--spare-interpreters", &v)) {
+      if (!absl::SimpleAtoi(v, &options.code_eval.max_spares)) {
+        return UsageError("--spare-interpreters takes a number");
+      }
+    } else if (TakeFlag(args, &i, "--context-idle-timeout-ms", &v)) {
+      if (!ParseMs(v, &options.code_eval.idle_timeout)) {
+        return UsageError("bad --context-idle-timeout-ms");
+      }
+    } else if (TakeFlag(args, &i, "--kill-grace-ms", &v)) {
+      if (!ParseMs(v, &options.limits.kill_grace)) return UsageError("bad --kill-grace-ms");
+    } else {
+      return UsageError(absl::StrCat("unknown or incomplete serve option: ", args[i]));
+    }
+  }
+
+  // The token: --token-file, else the entrypoint's hand-off, else the
+  // environment (a runner started without our entrypoint). Either way the
+  // control-plane variables leave the environment before any tool runs.
+  auto inherited = TakeInheritedSecrets();
+  ControlPlaneSecrets from_env = ScrubControlPlaneEnv();
+  std::string token;
+  if (!token_file.empty()) {
+    auto t = ReadTokenFile(token_file);
+    if (!t.ok()) {
+      log::Error("cannot start", {{"error", std::string(t.status().message())}});
+      return 1;
+    }
+    token = std::move(*t);
+  } else if (inherited.ok() && !inherited->session_token.empty()) {
+    token = inherited->session_token;
+  } else {
+    if (!inherited.ok()) {
+      log::Warn("ignoring the secrets hand-off", {{"error", std::string(inherited.status().message())}});
+    }
+    token = from_env.session_token;
+  }
+  if (inherited.ok()) WipeString(inherited->session_token);
+  WipeString(from_env.session_token);
+
+  // The token was read with the privileges the runner started with (a
+  // root-only token file works); nothing else is, from here on.
+  if (absl::StatusOr<std::string> workdir = TakeRunnerIdentity(keep_identity); !workdir.ok()) {
+    log::Error("refusing to run tools", {{"error", std::string(workdir.status().message())}});
+    return 1;
+  }
+
+  absl::Status st = Serve(options, std::move(token));
+  if (!st.ok()) {
+    log::Error("cannot serve", {{"error", std::string(st.message())}});
+    return 1;
+  }
+  return 0;
+}
+
+// The health check connects as the runner would: a socket without a token is
+// 0600 and the runner's. Best effort: without the user or the capabilities
+// the check runs as it was started.
+void BecomeRunnerUserForHealthCheck() {
+  if (geteuid() != 0) return;
+  const AgentOptions options = AgentOptions::FromEnvironment();
+  std::string passwd, group, error;
+  if (!ReadUserDatabases(options, &passwd, &group, &error)) return;
+  const char* spec = std::getenv(kRunnerUserEnv);
+  ResolvedUser runner;
+  if (!ResolveUser(spec != nullptr && *spec != '\0' ? spec : kDefaultRunnerUser, passwd, group,
+                   &runner, &error)) {
+    return;
+  }
+  DropOptions drop;
+  drop.quiet = true;
+  DropResult result;
+  DropPrivileges(runner, drop, SystemPrivilegeOps(), &result, &error);
+}
+
+int HealthMain(const std::vector<std::string>& args) {
+  BecomeRunnerUserForHealthCheck();
+  std::vector<std::string> addrs;
+  std::chrono::milliseconds timeout{2000};
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string v;
+    if (TakeFlag(args, &i, "--addr", &v)) {
+      addrs.push_back(v);
+    } else if (TakeFlag(args, &i, "--timeout-ms", &v)) {
+      if (!ParseMs(v, &timeout)) return UsageError("bad --timeout-ms");
+    } else {
+      return UsageError(absl::StrCat("unknown health option: ", args[i]));
+    }
+  }
+  if (addrs.empty()) {
+    addrs = {absl::StrCat("unix://", kDefaultSocketPath), absl::StrCat("unix://", kFallbackSocketPath)};
+  }
+  std::string last_error;
+  for (const std::string& addr : addrs) {
+    absl::Status st = CheckHealth(addr, timeout);
+    if (st.ok()) return 0;
+    last_error = std::string(st.message());
+  }
+  std::fprintf(stderr, "sagewai-tool-runner health: %s\n", last_error.c_str());
+  return 1;
+}
+
+int StdioMain() {
+  log::Init("tool-runner", log::Level::kWarn);
+  // `docker exec` starts us with the container's create-time environment and
+  // as whatever user it was told: repeat what the entrypoint does.
+  ControlPlaneSecrets secrets = ScrubControlPlaneEnv();
+  WipeString(secrets.session_token);
+  absl::StatusOr<std::string> workdir = TakeRunnerIdentity(/*keep=*/false);
+  if (!workdir.ok()) {
+    log::Error("refusing to run tools", {{"error", std::string(workdir.status().message())}});
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  auto supervisor = Supervisor::Start(SupervisorOptions{});
+  if (!supervisor.ok()) {
+    log::Error("cannot start", {{"error", std::string(supervisor.status().message())}});
+    return 1;
+  }
+  // The fs.* tools run on this thread, as the tool user (after the
+  // supervisor's thread has started with the runner's own credentials).
+  if (absl::Status st = ActAsToolForFiles(); !st.ok()) {
+    log::Error("cannot start", {{"error", std::string(st.message())}});
+    return 1;
+  }
+  stdio::Dispatcher dispatcher;
+  StdioToolOptions tool_options;
+  tool_options.workdir = workdir->empty() ? DefaultWorkdir() : *workdir;
+  RegisterBashTool(dispatcher, **supervisor, tool_options);
+  RegisterFsTools(dispatcher, tool_options);
+  code_eval::CodeEvalManager code_eval_manager(**supervisor, code_eval::CodeEvalOptions{});
+  RegisterCodeEvalTool(dispatcher, code_eval_manager, tool_options);
+  absl::Status st = stdio::ServeStdio(dispatcher, STDIN_FILENO, STDOUT_FILENO);
+  (*supervisor)->Shutdown(std::chrono::milliseconds(200));
+  if (!st.ok()) {
+    log::Error("stdio protocol stopped", {{"error", std::string(st.message())}});
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace sagewai
+
+int main(int argc, char** argv) {
+  using namespace sagewai;
+  // Nothing of this process (the token it holds) may be read through
+  // /proc/PID/mem or a core dump by the tools it runs as the same user.
+  prctl(PR_SET_DUMPABLE, 0);
+  RaiseFdLimit();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return StdioMain();
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("%s\n", SAGEWAI_VERSION);
+    return 0;
+  }
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "serve") {
+    log::Init("tool-runner", log::Level::kInfo);
+    return ServeMain(args);
+  }
+  if (cmd == "health") {
+    log::Init("tool-runner", log::Level::kError);
+    return HealthMain(args);
+  }
+  return UsageError(absl::StrCat("unknown command: ", cmd));
+}

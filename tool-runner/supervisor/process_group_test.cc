@@ -1,0 +1,164 @@
+#include "tool-runner/supervisor/process_group.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <thread>
+
+namespace sagewai {
+namespace {
+
+std::string ReadAll(int fd) {
+  // The fds are non-blocking: wait for EOF by polling with a deadline.
+  std::string out;
+  char buf[4096];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, n);
+    } else if (n == 0) {
+      break;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  return out;
+}
+
+int Reap(pid_t pid) {
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  return status;
+}
+
+TEST(ProcessGroupTest, RunsInOwnGroupWithGivenEnvAndCwd) {
+  ProcessSpec spec;
+  spec.argv = {ShellPath(), "-c", "echo $FOO; pwd; echo err >&2; ps -o pgid= -p $$"};
+  spec.env = {"FOO=bar", "PATH=/usr/bin:/bin"};
+  spec.cwd = "/tmp";
+  auto p = SpawnProcess(spec);
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::string out = ReadAll(p->stdout_fd.get());
+  EXPECT_EQ(ReadAll(p->stderr_fd.get()), "err\n");
+  int status = Reap(p->pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(out.substr(0, 9), "bar\n/tmp\n");
+  EXPECT_EQ(std::stoi(out.substr(9)), p->pid) << "the command leads its own group";
+}
+
+TEST(ProcessGroupTest, SetsOomScoreAdj) {
+  ProcessSpec spec;
+  spec.argv = {"/bin/cat", "/proc/self/oom_score_adj"};
+  auto p = SpawnProcess(spec);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(ReadAll(p->stdout_fd.get()), "1000\n");
+  Reap(p->pid);
+}
+
+TEST(ProcessGroupTest, SetsOomScoreAdjFromANonDumpableParent) {
+  // The tool-runner is not dumpable; its children's /proc files belong to
+  // root until they exec.
+  pid_t helper = fork();
+  if (helper == 0) {
+    prctl(PR_SET_DUMPABLE, 0);
+    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(3);
+    ProcessSpec spec;
+    spec.argv = {"/bin/sh", "-c", "sleep 0.2; cat /proc/self/oom_score_adj"};
+    auto p = SpawnProcess(spec);
+    if (!p.ok()) _exit(4);
+    std::string out = ReadAll(p->stdout_fd.get());
+    _exit(out == "1000\n" ? 0 : 5);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(helper, &status, 0), helper);
+  if (getuid() != 0) GTEST_SKIP() << "needs root to switch to an unprivileged uid";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit " << WEXITSTATUS(status);
+}
+
+TEST(ProcessGroupTest, ReportsMissingProgramAndBadCwd) {
+  ProcessSpec spec;
+  spec.argv = {"/nonexistent/program"};
+  auto p = SpawnProcess(spec);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(p.status().message().find("exec /nonexistent/program"), std::string::npos);
+
+  spec.argv = {"/bin/true"};
+  spec.cwd = "/does/not/exist";
+  p = SpawnProcess(spec);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("chdir /does/not/exist"), std::string::npos);
+
+  char path[] = "/tmp/sagewai-noexec-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "\x7f" "ELFgarbage", 11), 11);
+  close(fd);
+  spec.argv = {path};
+  spec.cwd = "";
+  chmod(path, 0644);
+  p = SpawnProcess(spec);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kPermissionDenied) << p.status();
+  chmod(path, 0755);
+  p = SpawnProcess(spec);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kFailedPrecondition) << p.status();
+  unlink(path);
+}
+
+TEST(ProcessGroupTest, SignalTreeReachesChildrenThatLeftTheGroup) {
+  ProcessSpec spec;
+  // With job control on, the background job gets a process group of its own.
+  spec.argv = {"/bin/bash", "-c", "set -m; sleep 100 & echo $!; wait"};
+  auto p = SpawnProcess(spec);
+  ASSERT_TRUE(p.ok()) << p.status();
+  char buf[32] = {};
+  std::string line;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = read(p->stdout_fd.get(), buf, sizeof buf);
+    if (n > 0) line.append(buf, n);
+    else std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const pid_t escaped = std::stoi(line);
+  for (int i = 0; i < 2500 && getpgid(escaped) == p->pid; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_NE(getpgid(escaped), p->pid);
+  EXPECT_GE(SignalTree(p->pid, p->pid, SIGKILL), 2);
+  Reap(p->pid);
+  // `escaped` was reparented (to init or a subreaper) and is dying or dead.
+  for (int i = 0; i < 1000 && kill(escaped, 0) == 0; ++i) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", escaped);
+    FILE* f = fopen(path, "r");
+    if (f == nullptr) break;
+    char state = 0;
+    int ignored = fscanf(f, "%*d %*s %c", &state);
+    (void)ignored;
+    fclose(f);
+    if (state == 'Z') break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_FALSE(GroupAlive(p->pid));
+}
+
+TEST(ProcessGroupTest, ResolvesProgramsOnPath) {
+  EXPECT_EQ(ResolveProgram("sh", "/nonexistent:/bin"), "/bin/sh");
+  EXPECT_EQ(ResolveProgram("/x/y", "/bin"), "/x/y");
+  EXPECT_EQ(ResolveProgram("no-such-program-xyz", "/bin:/usr/bin"), "no-such-program-xyz");
+  ProcessSpec spec;
+  spec.argv = {"no-such-program-xyz"};
+  auto p = SpawnProcess(spec);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace sagewai

@@ -1,0 +1,498 @@
+#include "tool-runner/supervisor/supervisor.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <future>
+
+#include "common/errno_status.h"
+#include "tool-runner/supervisor/tool_credentials.h"
+#include "common/log.h"
+#include "tool-runner/supervisor/output_buffer.h"
+
+namespace sagewai {
+
+using Clock = EventLoop::Clock;
+
+namespace {
+
+constexpr EventLoop::TimerId kNoTimer = 0;
+// After the command exits, what is still in its pipes is read at most up to
+// this much per stream (a background child that keeps writing must not hold
+// the call open).
+constexpr size_t kFinalDrainLimit = 4 << 20;
+// How long to wait for a killed group to disappear before giving up.
+constexpr int kConfirmTries = 100;
+constexpr auto kConfirmInterval = std::chrono::milliseconds(10);
+
+}  // namespace
+
+struct Supervisor::Command {
+  Command(size_t cap) : out(cap), err(cap) {}
+  uint64_t id = 0;
+  pid_t pid = -1;
+  bool stream = false;
+  std::shared_ptr<CommandObserver> observer;
+  Clock::time_point started;
+
+  UniqueFd stdin_fd;
+  std::string stdin_pending;
+  size_t stdin_offset = 0;
+  bool stdin_close_requested = false;
+  bool stdin_watched = false;
+  std::vector<std::pair<size_t, std::function<void()>>> stdin_waiters;  // (end offset, callback)
+
+  UniqueFd fds[2];  // stdout, stderr
+  bool reading[2] = {false, false};
+  OutputBuffer out, err;
+  uint64_t bytes[2] = {0, 0};
+
+  bool exited = false;
+  int wait_status = 0;
+  bool killing = false;
+  bool timed_out = false;
+  bool cancelled = false;
+  int confirm_tries = 0;
+  // Descendants that left the process group, found when the kill began.
+  std::vector<ProcessRef> outside;
+  EventLoop::TimerId deadline = kNoTimer;
+  EventLoop::TimerId grace = kNoTimer;
+};
+
+absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Start(SupervisorOptions options) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  if (pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) return ErrnoStatus("pthread_sigmask");
+  UniqueFd sigchld(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigchld) return ErrnoStatus("signalfd(SIGCHLD)");
+  if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    return ErrnoStatus("prctl(PR_SET_CHILD_SUBREAPER)");
+  }
+  auto loop = EventLoop::Create();
+  if (!loop.ok()) return loop.status();
+  std::unique_ptr<Supervisor> sup(
+      new Supervisor(options, std::move(*loop), std::move(sigchld)));
+  Supervisor* raw = sup.get();
+  auto watched = raw->loop_->Watch(raw->sigchld_.get(), EPOLLIN, [raw](uint32_t) { raw->OnSigchld(); });
+  if (!watched.ok()) return watched;
+  raw->thread_ = std::thread([raw] { raw->loop_->Run(); });
+  return sup;
+}
+
+Supervisor::Supervisor(SupervisorOptions options, std::unique_ptr<EventLoop> loop, UniqueFd sigchld)
+    : options_(options), loop_(std::move(loop)), sigchld_(std::move(sigchld)) {}
+
+Supervisor::~Supervisor() {
+  if (thread_.joinable()) Shutdown(std::chrono::milliseconds(0));
+}
+
+std::shared_ptr<CommandHandle> Supervisor::Launch(CommandSpec spec,
+                                                  std::shared_ptr<CommandObserver> observer) {
+  const uint64_t id = next_id_.fetch_add(1);
+  ++running_;
+  std::shared_ptr<CommandObserver> keep = observer;
+  if (!loop_->Post([this, id, spec = std::move(spec), observer = std::move(observer)]() mutable {
+        StartCommand(id, std::move(spec), std::move(observer));
+      })) {
+    --running_;
+    keep->OnStartFailed(absl::UnavailableError("the tool-runner is shutting down"));
+  }
+  return std::shared_ptr<CommandHandle>(new CommandHandle(this, id));
+}
+
+Supervisor::Command* Supervisor::Find(uint64_t id) {
+  auto it = commands_.find(id);
+  return it == commands_.end() ? nullptr : it->second.get();
+}
+
+void Supervisor::StartCommand(uint64_t id, CommandSpec spec,
+                              std::shared_ptr<CommandObserver> observer) {
+  if (shutting_down_) {
+    --running_;
+    observer->OnStartFailed(absl::UnavailableError("the tool-runner is shutting down"));
+    return;
+  }
+  auto spawned = SpawnProcess(spec.process);
+  if (!spawned.ok()) {
+    --running_;
+    observer->OnStartFailed(spawned.status());
+    return;
+  }
+  auto cmd = std::make_unique<Command>(spec.max_output_bytes);
+  Command& c = *cmd;
+  c.id = id;
+  c.pid = spawned->pid;
+  c.stream = spec.stream_output;
+  c.observer = std::move(observer);
+  c.started = Clock::now();
+  c.stdin_fd = std::move(spawned->stdin_fd);
+  c.fds[0] = std::move(spawned->stdout_fd);
+  c.fds[1] = std::move(spawned->stderr_fd);
+  c.stdin_pending = std::move(spec.stdin_data);
+  c.stdin_close_requested = spec.close_stdin;
+  commands_[id] = std::move(cmd);
+  by_pid_[c.pid] = id;
+
+  SetReading(c, OutputStream::kStdout, true);
+  SetReading(c, OutputStream::kStderr, true);
+  PumpStdin(c);
+  if (spec.timeout.count() > 0) {
+    c.deadline = loop_->AddTimer(spec.timeout, [this, id] {
+      if (Command* cmd = Find(id)) {
+        cmd->deadline = kNoTimer;
+        BeginKill(*cmd, /*timed_out=*/true, /*cancelled=*/false, options_.kill_grace);
+      }
+    });
+  }
+  c.observer->OnStarted(c.pid);
+}
+
+void Supervisor::SetReading(Command& c, OutputStream stream, bool on) {
+  const int i = stream == OutputStream::kStdout ? 0 : 1;
+  if (!c.fds[i] || c.reading[i] == on) return;
+  if (on) {
+    const uint64_t id = c.id;
+    auto st = loop_->Watch(c.fds[i].get(), EPOLLIN, [this, id, stream](uint32_t) {
+      if (Command* cmd = Find(id)) OnReadable(*cmd, stream);
+    });
+    if (!st.ok()) {
+      log::Error("cannot watch a command's output", {{"error", std::string(st.message())}});
+      return;
+    }
+  } else {
+    loop_->Unwatch(c.fds[i].get());
+  }
+  c.reading[i] = on;
+}
+
+void Supervisor::OnReadable(Command& c, OutputStream stream) {
+  const int i = stream == OutputStream::kStdout ? 0 : 1;
+  char buf[64 * 1024];
+  // A bounded number of reads per wake-up keeps one noisy command from
+  // starving the others; level-triggered epoll brings us back.
+  for (int round = 0; round < 16 && c.fds[i]; ++round) {
+    ssize_t n = read(c.fds[i].get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return;
+      n = 0;  // treat other errors as end of stream
+    }
+    if (n == 0) {
+      SetReading(c, stream, false);
+      c.fds[i].reset();
+      return;
+    }
+    c.bytes[i] += n;
+    std::string_view data(buf, n);
+    if (c.stream) {
+      if (!c.observer->OnOutput(stream, data)) {
+        SetReading(c, stream, false);
+        return;
+      }
+    } else {
+      (i == 0 ? c.out : c.err).Append(data);
+    }
+  }
+}
+
+void Supervisor::PumpStdin(Command& c) {
+  if (!c.stdin_fd) return;
+  while (c.stdin_offset < c.stdin_pending.size()) {
+    ssize_t n = write(c.stdin_fd.get(), c.stdin_pending.data() + c.stdin_offset,
+                      c.stdin_pending.size() - c.stdin_offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      // EPIPE: the command stopped reading; what it did not take is dropped.
+      c.stdin_offset = c.stdin_pending.size();
+      c.stdin_close_requested = true;
+      break;
+    }
+    c.stdin_offset += n;
+  }
+  // Tell writers whose data has gone into the pipe (or was dropped).
+  for (auto it = c.stdin_waiters.begin(); it != c.stdin_waiters.end();) {
+    if (it->first <= c.stdin_offset) {
+      auto fn = std::move(it->second);
+      it = c.stdin_waiters.erase(it);
+      fn();
+    } else {
+      ++it;
+    }
+  }
+  if (c.stdin_offset == c.stdin_pending.size()) {
+    c.stdin_pending.clear();
+    c.stdin_offset = 0;
+    if (c.stdin_watched) {
+      loop_->Unwatch(c.stdin_fd.get());
+      c.stdin_watched = false;
+    }
+    if (c.stdin_close_requested) c.stdin_fd.reset();
+    return;
+  }
+  if (!c.stdin_watched) {
+    const uint64_t id = c.id;
+    if (loop_->Watch(c.stdin_fd.get(), EPOLLOUT, [this, id](uint32_t) {
+          if (Command* cmd = Find(id)) PumpStdin(*cmd);
+        }).ok()) {
+      c.stdin_watched = true;
+    }
+  }
+}
+
+void Supervisor::CloseStdinOf(Command& c) {
+  c.stdin_close_requested = true;
+  PumpStdin(c);
+}
+
+void Supervisor::BeginKill(Command& c, bool timed_out, bool cancelled,
+                           std::chrono::milliseconds grace) {
+  c.timed_out |= timed_out;
+  c.cancelled |= cancelled;
+  if (c.exited) return;
+  if (c.killing) {
+    // A second, more urgent request (shutdown) shortens the grace.
+    if (grace.count() == 0) {
+      SignalTree(c.pid, c.pid, SIGKILL, &c.outside);
+      SignalRefs(&c.outside, SIGKILL);
+    }
+    return;
+  }
+  c.killing = true;
+  if (c.deadline != kNoTimer) {
+    loop_->CancelTimer(c.deadline);
+    c.deadline = kNoTimer;
+  }
+  if (grace.count() == 0) {
+    SignalTree(c.pid, c.pid, SIGKILL, &c.outside);
+    return;
+  }
+  SignalTree(c.pid, c.pid, SIGTERM, &c.outside);
+  SignalTree(c.pid, c.pid, SIGCONT, &c.outside);  // stopped processes must see the SIGTERM
+  const uint64_t id = c.id;
+  c.grace = loop_->AddTimer(grace, [this, id] {
+    if (Command* cmd = Find(id)) {
+      cmd->grace = kNoTimer;
+      SignalTree(cmd->pid, cmd->pid, SIGKILL, &cmd->outside);
+      SignalRefs(&cmd->outside, SIGKILL);
+    }
+  });
+}
+
+void Supervisor::OnSigchld() {
+  signalfd_siginfo info;
+  while (read(sigchld_.get(), &info, sizeof info) == sizeof info) {
+  }
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    auto it = by_pid_.find(pid);
+    if (it == by_pid_.end()) continue;  // an orphan of some tool: reaped, nothing to report
+    const uint64_t id = it->second;
+    by_pid_.erase(it);
+    if (Command* c = Find(id)) {
+      c->exited = true;
+      c->wait_status = status;
+      MaybeFinish(id);
+    }
+  }
+}
+
+void Supervisor::MaybeFinish(uint64_t id) {
+  Command* cp = Find(id);
+  if (cp == nullptr || !cp->exited) return;
+  Command& c = *cp;
+  if (c.killing) {
+    // The leader is gone; nothing of its group, nor what left the group,
+    // may outlive the call.
+    SignalTree(c.pid, 0, SIGKILL);
+    SignalRefs(&c.outside, SIGKILL);
+    if ((GroupAlive(c.pid) || !c.outside.empty()) && ++c.confirm_tries < kConfirmTries) {
+      loop_->AddTimer(kConfirmInterval, [this, id] { MaybeFinish(id); });
+      return;
+    }
+  }
+  // What the command wrote before it exited is in the pipes now.
+  for (int i = 0; i < 2; ++i) {
+    size_t drained = 0;
+    char buf[64 * 1024];
+    while (c.fds[i] && drained < kFinalDrainLimit) {
+      ssize_t n = read(c.fds[i].get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      drained += n;
+      c.bytes[i] += n;
+      std::string_view data(buf, n);
+      if (c.stream) {
+        c.observer->OnOutput(i == 0 ? OutputStream::kStdout : OutputStream::kStderr, data);
+      } else {
+        (i == 0 ? c.out : c.err).Append(data);
+      }
+    }
+    SetReading(c, i == 0 ? OutputStream::kStdout : OutputStream::kStderr, false);
+    c.fds[i].reset();
+  }
+  if (c.stdin_watched) loop_->Unwatch(c.stdin_fd.get());
+  c.stdin_fd.reset();
+  for (auto& waiter : c.stdin_waiters) waiter.second();
+  c.stdin_waiters.clear();
+  if (c.deadline != kNoTimer) loop_->CancelTimer(c.deadline);
+  if (c.grace != kNoTimer) loop_->CancelTimer(c.grace);
+
+  CommandResult r;
+  r.pid = c.pid;
+  if (WIFEXITED(c.wait_status)) {
+    r.exit_code = WEXITSTATUS(c.wait_status);
+  } else if (WIFSIGNALED(c.wait_status)) {
+    r.signal = WTERMSIG(c.wait_status);
+    r.exit_code = 128 + r.signal;
+  }
+  r.stdout_bytes = c.bytes[0];
+  r.stderr_bytes = c.bytes[1];
+  if (!c.stream) {
+    r.stdout_truncated = c.out.truncated();
+    r.stderr_truncated = c.err.truncated();
+    r.stdout_data = c.out.TakeData();
+    r.stderr_data = c.err.TakeData();
+  }
+  r.timed_out = c.timed_out;
+  r.cancelled = c.cancelled;
+  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - c.started);
+  std::shared_ptr<CommandObserver> observer = std::move(c.observer);
+  commands_.erase(id);
+  --running_;
+  observer->OnExit(std::move(r));
+  if (shutting_down_ && commands_.empty()) loop_->Stop();
+}
+
+void CommandHandle::WriteStdin(std::string data, std::function<void()> on_written) {
+  Supervisor* s = supervisor_;
+  const uint64_t id = id_;
+  s->loop_->Post([s, id, data = std::move(data), on_written = std::move(on_written)]() mutable {
+    Supervisor::Command* c = s->Find(id);
+    // A command that is gone has told (or will tell) its observer; whoever
+    // waits for `on_written` must not be woken after that.
+    if (c == nullptr) return;
+    if (!c->stdin_fd || c->stdin_close_requested) {
+      if (on_written) on_written();
+      return;
+    }
+    c->stdin_pending.append(data);
+    if (on_written) c->stdin_waiters.emplace_back(c->stdin_pending.size(), std::move(on_written));
+    s->PumpStdin(*c);
+  });
+}
+
+void CommandHandle::CloseStdin() {
+  Supervisor* s = supervisor_;
+  const uint64_t id = id_;
+  s->loop_->Post([s, id] {
+    if (Supervisor::Command* c = s->Find(id)) s->CloseStdinOf(*c);
+  });
+}
+
+void CommandHandle::Signal(int sig) {
+  Supervisor* s = supervisor_;
+  const uint64_t id = id_;
+  s->loop_->Post([s, id, sig] {
+    if (Supervisor::Command* c = s->Find(id); c != nullptr && !c->exited) {
+      SignalTool(-c->pid, sig);
+    }
+  });
+}
+
+void CommandHandle::Cancel() {
+  Supervisor* s = supervisor_;
+  const uint64_t id = id_;
+  s->loop_->Post([s, id] {
+    if (Supervisor::Command* c = s->Find(id)) {
+      s->BeginKill(*c, /*timed_out=*/false, /*cancelled=*/true, s->options_.kill_grace);
+    }
+  });
+}
+
+void CommandHandle::Kill() {
+  Supervisor* s = supervisor_;
+  const uint64_t id = id_;
+  s->loop_->Post([s, id] {
+    if (Supervisor::Command* c = s->Find(id)) {
+      s->BeginKill(*c, /*timed_out=*/false, /*cancelled=*/true, std::chrono::milliseconds(0));
+    }
+  });
+}
+
+void CommandHandle::DrainOutput() {
+  if (Supervisor::Command* c = supervisor_->Find(id_)) supervisor_->DrainNow(*c);
+}
+
+void Supervisor::DrainNow(Command& c) {
+  if (!c.stream) return;
+  for (int i = 0; i < 2; ++i) {
+    const OutputStream stream = i == 0 ? OutputStream::kStdout : OutputStream::kStderr;
+    bool pause = false;
+    size_t drained = 0;
+    char buf[64 * 1024];
+    while (c.fds[i] && drained < kFinalDrainLimit) {
+      ssize_t n = read(c.fds[i].get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) break;
+      if (n <= 0) {
+        SetReading(c, stream, false);
+        c.fds[i].reset();
+        break;
+      }
+      drained += n;
+      c.bytes[i] += n;
+      pause |= !c.observer->OnOutput(stream, std::string_view(buf, n));
+    }
+    if (pause) SetReading(c, stream, false);
+  }
+}
+
+void CommandHandle::ResumeOutput() {
+  Supervisor* s = supervisor_;
+  const uint64_t id = id_;
+  s->loop_->Post([s, id] {
+    if (Supervisor::Command* c = s->Find(id)) {
+      s->SetReading(*c, OutputStream::kStdout, true);
+      s->SetReading(*c, OutputStream::kStderr, true);
+    }
+  });
+}
+
+absl::StatusOr<CommandResult> Supervisor::RunToCompletion(CommandSpec spec) {
+  class Waiter : public CommandObserver {
+   public:
+    void OnStartFailed(const absl::Status& status) override { promise.set_value(status); }
+    void OnExit(CommandResult result) override { promise.set_value(std::move(result)); }
+    std::promise<absl::StatusOr<CommandResult>> promise;
+  };
+  auto waiter = std::make_shared<Waiter>();
+  auto future = waiter->promise.get_future();
+  spec.stream_output = false;
+  Launch(std::move(spec), waiter);
+  return future.get();
+}
+
+void Supervisor::Shutdown(std::chrono::milliseconds grace) {
+  if (!thread_.joinable()) return;
+  loop_->Post([this, grace] {
+    shutting_down_ = true;
+    if (commands_.empty()) {
+      loop_->Stop();
+      return;
+    }
+    for (auto& [id, cmd] : commands_) BeginKill(*cmd, false, true, grace);
+    // Bound the wait even if a process refuses to die (e.g. stuck in D state).
+    loop_->AddTimer(grace + std::chrono::seconds(1), [this] { loop_->Stop(); });
+  });
+  thread_.join();
+}
+
+}  // namespace sagewai

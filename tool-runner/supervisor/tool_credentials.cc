@@ -1,0 +1,207 @@
+#include "tool-runner/supervisor/tool_credentials.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "common/errno_status.h"
+
+namespace sagewai {
+namespace {
+
+ToolCredentials g_creds;
+RunnerIdentity* g_identity = nullptr;
+
+constexpr uint64_t kSetUid = uint64_t{1} << CAP_SETUID;
+constexpr uint64_t kSetGid = uint64_t{1} << CAP_SETGID;
+
+struct CapSets {
+  uint64_t effective = 0;
+  uint64_t permitted = 0;
+  uint64_t inheritable = 0;
+};
+
+// capget/capset of the calling thread only (pid 0).
+int GetThreadCaps(CapSets* caps) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return errno;
+  caps->effective = data[0].effective | (uint64_t{data[1].effective} << 32);
+  caps->permitted = data[0].permitted | (uint64_t{data[1].permitted} << 32);
+  caps->inheritable = data[0].inheritable | (uint64_t{data[1].inheritable} << 32);
+  return 0;
+}
+
+int SetThreadCaps(const CapSets& caps) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  data[0].effective = static_cast<uint32_t>(caps.effective);
+  data[1].effective = static_cast<uint32_t>(caps.effective >> 32);
+  data[0].permitted = static_cast<uint32_t>(caps.permitted);
+  data[1].permitted = static_cast<uint32_t>(caps.permitted >> 32);
+  data[0].inheritable = static_cast<uint32_t>(caps.inheritable);
+  data[1].inheritable = static_cast<uint32_t>(caps.inheritable >> 32);
+  return syscall(SYS_capset, &header, data) == 0 ? 0 : errno;
+}
+
+// Makes `mask` effective on this thread (it must be permitted), or takes it
+// away again.
+int RaiseEffective(uint64_t mask, bool raise) {
+  CapSets caps;
+  if (int err = GetThreadCaps(&caps); err != 0) return err;
+  if (raise && (caps.permitted & mask) != mask) return EPERM;
+  caps.effective = raise ? (caps.effective | mask) : (caps.effective & ~mask);
+  return SetThreadCaps(caps);
+}
+
+int WriteOomScoreAdj(int value) {
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  char buf[16];
+  int n = 0;
+  unsigned v = value < 0 ? static_cast<unsigned>(-value) : static_cast<unsigned>(value);
+  char digits[12];
+  int d = 0;
+  do {
+    digits[d++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0 && d < 11);
+  if (value < 0) buf[n++] = '-';
+  while (d > 0) buf[n++] = digits[--d];
+  const int err = write(fd, buf, n) == n ? 0 : errno;
+  close(fd);
+  return err;
+}
+
+// fsuid, fsgid and groups of the calling thread.
+int SetThreadFileIdentity(uid_t uid, gid_t gid, const gid_t* groups, int ngroups) {
+  if (int err = RaiseEffective(kSetUid | kSetGid, true); err != 0) return err;
+  int err = 0;
+  if (syscall(SYS_setgroups, ngroups, groups) != 0) err = errno;
+  if (err == 0) {
+    syscall(SYS_setfsgid, gid);
+    syscall(SYS_setfsuid, uid);
+    // Both calls return the previous value: ask again to see what holds.
+    if (static_cast<gid_t>(syscall(SYS_setfsgid, static_cast<gid_t>(-1))) != gid ||
+        static_cast<uid_t>(syscall(SYS_setfsuid, static_cast<uid_t>(-1))) != uid) {
+      err = EPERM;
+    }
+  }
+  RaiseEffective(kSetUid | kSetGid, false);
+  return err;
+}
+
+}  // namespace
+
+absl::Status InstallToolCredentials(const RunnerIdentity& identity) {
+  ToolCredentials creds;
+  creds.separate = identity.separated;
+  creds.runner_uid = identity.uid;
+  creds.uid = identity.tool.uid;
+  creds.gid = identity.tool.gid;
+  const auto& groups = identity.tool.groups;
+  if (groups.size() > static_cast<size_t>(ToolCredentials::kMaxGroups)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the agent user is in ", groups.size(), " groups; at most ",
+                     ToolCredentials::kMaxGroups, " are supported"));
+  }
+  for (gid_t g : groups) creds.groups[creds.ngroups++] = g;
+  if (creds.separate && creds.ngroups == 0) creds.groups[creds.ngroups++] = creds.gid;
+  const int n = getgroups(ToolCredentials::kMaxGroups, creds.runner_groups);
+  if (n < 0) return ErrnoStatus("getgroups");
+  creds.runner_ngroups = n;
+  g_creds = creds;
+  delete g_identity;
+  g_identity = new RunnerIdentity(identity);
+  return absl::OkStatus();
+}
+
+const ToolCredentials& InstalledToolCredentials() { return g_creds; }
+
+const RunnerIdentity& InstalledRunnerIdentity() {
+  static const RunnerIdentity* none = new RunnerIdentity();
+  return g_identity != nullptr ? *g_identity : *none;
+}
+
+int BecomeToolInChild(const ToolCredentials& creds, int oom_score_adj) {
+  if (oom_score_adj != 0) {
+    // A non-dumpable process's /proc files belong to root. Dumpable for a
+    // moment under the runner's own uid (nobody else can reach it), and the
+    // uid change below makes it non-dumpable again until exec.
+    if (creds.separate) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    const int err = WriteOomScoreAdj(oom_score_adj);
+    if (creds.separate && err != 0) return err;
+  }
+  if (!creds.separate) return 0;
+  CapSets raised;
+  raised.permitted = raised.effective = kSetUid | kSetGid;
+  if (int err = SetThreadCaps(raised); err != 0) return err;
+  if (syscall(SYS_setgroups, creds.ngroups, creds.groups) != 0) return errno;
+  if (syscall(SYS_setresgid, creds.gid, creds.gid, creds.gid) != 0) return errno;
+  if (syscall(SYS_setresuid, creds.uid, creds.uid, creds.uid) != 0) return errno;
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (int err = SetThreadCaps(CapSets()); err != 0) return err;
+  uid_t r, e, s;
+  if (syscall(SYS_getresuid, &r, &e, &s) != 0 || r != creds.uid || e != creds.uid ||
+      s != creds.uid) {
+    return EPERM;
+  }
+  return 0;
+}
+
+int SignalTool(pid_t pid, int sig) {
+  const ToolCredentials& creds = g_creds;
+  if (!creds.separate) return kill(pid, sig);
+  if (int err = RaiseEffective(kSetUid, true); err != 0) {
+    errno = err;
+    return -1;
+  }
+  if (syscall(SYS_setresuid, static_cast<uid_t>(-1), creds.uid, static_cast<uid_t>(-1)) != 0) {
+    const int err = errno;
+    RaiseEffective(kSetUid, false);
+    errno = err;
+    return -1;
+  }
+  const int result = kill(pid, sig);
+  const int kill_errno = errno;
+  // Back to the runner's uid (its real uid: always allowed). A thread that
+  // could not go back must not go on as the tool user.
+  if (syscall(SYS_setresuid, static_cast<uid_t>(-1), creds.runner_uid, static_cast<uid_t>(-1)) !=
+      0) {
+    abort();
+  }
+  RaiseEffective(kSetUid, false);
+  errno = kill_errno;
+  return result;
+}
+
+absl::Status ActAsToolForFiles() {
+  const ToolCredentials& creds = g_creds;
+  if (!creds.separate) return absl::OkStatus();
+  if (int err = SetThreadFileIdentity(creds.uid, creds.gid, creds.groups, creds.ngroups);
+      err != 0) {
+    return ErrnoStatus(absl::StrCat("acting as uid ", creds.uid, " for file access"), err);
+  }
+  return absl::OkStatus();
+}
+
+ScopedToolFileAccess::ScopedToolFileAccess() { status_ = ActAsToolForFiles(); }
+
+ScopedToolFileAccess::~ScopedToolFileAccess() {
+  const ToolCredentials& creds = g_creds;
+  if (!creds.separate) return;
+  if (SetThreadFileIdentity(creds.runner_uid, getgid(), creds.runner_groups,
+                            creds.runner_ngroups) != 0) {
+    abort();
+  }
+}
+
+}  // namespace sagewai
