@@ -1,15 +1,14 @@
 #include "tool-runner/bash/bash_service.h"
 
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "tool-runner/core/auth_methods.h"
+#include "tool-runner/core/admission.h"
 #include "tool-runner/core/grpc_status.h"
+#include "tool-runner/core/stream_writer.h"
 #include "tool-runner/core/tool_env.h"
 
 namespace sagewai {
@@ -48,43 +47,30 @@ void FillBashResult(const CommandResult& r, v1::BashResult* out) {
 
 namespace {
 
-void LogCall(absl::string_view method, const std::string& call_id, const CommandResult& r) {
-  log::Info("call finished", {{"method", std::string(method)},
-                              {"call_id", call_id},
+void LogCall(const Admission& call, const CommandResult& r) {
+  log::Info("call finished", {{"method", call.method().name},
+                              {"call_id", call.call_id()},
                               {"duration_ms", static_cast<int64_t>(r.duration.count())},
                               {"exit_code", r.exit_code},
                               {"timed_out", r.timed_out},
                               {"cancelled", r.cancelled}});
 }
 
-void LogRefused(absl::string_view method, const std::string& call_id, const grpc::Status& s) {
-  log::Info("call refused", {{"method", std::string(method)},
-                             {"call_id", call_id},
-                             {"code", static_cast<int>(s.error_code())},
-                             {"error", s.error_message()}});
-}
+const grpc::Status kCancelled(grpc::StatusCode::CANCELLED, "the call was cancelled");
 
 // ------------------------------------------------------------------ Run --
 
 class RunCall final : public grpc::ServerUnaryReactor {
  public:
-  RunCall(RunnerContext& ctx, grpc::CallbackServerContext* context,
-          const v1::BashRequest* request, v1::BashResult* response)
-      : ctx_(ctx), slot_(ctx), call_id_(ctx.CallId(*context)), response_(response) {
-    grpc::Status status = ctx.auth().Check(*context, rpc::kBashRun.path);
-    if (status.ok() && !slot_.held()) status = slot_.ExhaustedStatus();
-    absl::StatusOr<CommandSpec> spec = absl::InternalError("unset");
-    if (status.ok()) {
-      spec = BashCommandSpec(ctx, *request);
-      if (!spec.ok()) status = ToGrpcStatus(spec.status());
-    }
-    if (!status.ok()) {
-      LogRefused("Bash.Run", call_id_, status);
-      Finish(status);
+  RunCall(Admission admission, const v1::BashRequest* request, v1::BashResult* response)
+      : call_(std::move(admission)), response_(response) {
+    absl::StatusOr<CommandSpec> spec = BashCommandSpec(call_.ctx(), *request);
+    if (!spec.ok()) {
+      FinishAndLog(ToGrpcStatus(spec.status()));
       return;
     }
     auto observer = std::make_shared<Observer>(this);
-    auto handle = ctx.supervisor().Launch(std::move(*spec), observer);
+    auto handle = call_.ctx().supervisor().Launch(std::move(*spec), observer);
     std::lock_guard<std::mutex> lock(mu_);
     handle_ = std::move(handle);
     if (cancelled_) handle_->Cancel();
@@ -99,17 +85,17 @@ class RunCall final : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
  private:
+  // The supervisor's thread; after OnStartFailed or OnExit nothing of the
+  // call is touched again.
   struct Observer : CommandObserver {
     explicit Observer(RunCall* c) : call(c) {}
     void OnStartFailed(const absl::Status& status) override {
-      grpc::Status s = ToGrpcStatus(status);
-      LogRefused("Bash.Run", call->call_id_, s);
-      call->Finish(s);
+      call->FinishAndLog(ToGrpcStatus(status));
     }
     void OnExit(CommandResult result) override {
-      LogCall("Bash.Run", call->call_id_, result);
+      LogCall(call->call_, result);
       if (result.cancelled && !result.timed_out) {
-        call->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+        call->Finish(kCancelled);
         return;
       }
       FillBashResult(result, call->response_);
@@ -118,9 +104,12 @@ class RunCall final : public grpc::ServerUnaryReactor {
     RunCall* call;
   };
 
-  RunnerContext& ctx_;
-  CallSlot slot_;
-  std::string call_id_;
+  void FinishAndLog(const grpc::Status& status) {
+    call_.LogFinished(status);
+    Finish(status);
+  }
+
+  Admission call_;
   v1::BashResult* response_;
   std::mutex mu_;
   std::shared_ptr<CommandHandle> handle_;  // guarded by mu_
@@ -129,23 +118,10 @@ class RunCall final : public grpc::ServerUnaryReactor {
 
 // --------------------------------------------------------------- Stream --
 
-// Output waiting to be written beyond which the command's pipes are no
-// longer read (the client is slower than the command).
-constexpr size_t kPauseAboveBytes = 1 << 20;
-constexpr size_t kResumeBelowBytes = 256 << 10;
-
 class StreamCall final
     : public grpc::ServerBidiReactor<v1::BashStreamRequest, v1::BashStreamEvent> {
  public:
-  StreamCall(RunnerContext& ctx, grpc::CallbackServerContext* context)
-      : ctx_(ctx), context_(context), slot_(ctx), call_id_(ctx.CallId(*context)) {
-    grpc::Status status = ctx.auth().Check(*context, rpc::kBashStream.path);
-    if (status.ok() && !slot_.held()) status = slot_.ExhaustedStatus();
-    if (!status.ok()) {
-      LogRefused("Bash.Stream", call_id_, status);
-      Finish(status);
-      return;
-    }
+  explicit StreamCall(Admission admission) : call_(std::move(admission)), out_(this) {
     StartRead(&request_);
   }
 
@@ -153,38 +129,108 @@ class StreamCall final
     std::unique_lock<std::mutex> lock(mu_);
     if (!ok) {
       // The client half-closed (or went away): no more stdin.
-      if (!handle_) {
-        if (!finished_) {
-          FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                    "the stream ended before a `start` message"));
-        }
-      } else {
+      if (handle_) {
         handle_->CloseStdin();
+      } else {
+        EndLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                               "the stream ended before a `start` message"));
       }
+    } else if (!handle_) {
+      StartLocked(lock);
+    } else {
+      OnInputLocked();
+    }
+    out_.Release(lock);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto done = out_.OnWriteDone(ok);
+    // A client that is gone ends the command; the call ends once it has.
+    if (!ok && handle_) handle_->Cancel();
+    if (done.resume && handle_) handle_->ResumeOutput();
+    out_.Release(lock);
+  }
+
+  void OnCancel() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cancelled_ = true;
+    out_.ClientGone();
+    // Before the command starts, the pending read fails and ends the call.
+    if (handle_) handle_->Cancel();
+    out_.Release(lock);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  struct Observer : CommandObserver {
+    explicit Observer(StreamCall* c) : call(c) {}
+    void OnStartFailed(const absl::Status& status) override {
+      std::unique_lock<std::mutex> lock(call->mu_);
+      call->EndLocked(ToGrpcStatus(status));
+      call->out_.Release(lock);
+    }
+    void OnStarted(pid_t pid) override {
+      v1::BashStreamEvent event;
+      event.mutable_started()->set_pid(pid);
+      std::unique_lock<std::mutex> lock(call->mu_);
+      call->out_.Write(std::move(event), 0);
+      call->out_.Release(lock);
+    }
+    bool OnOutput(OutputStream stream, std::string_view data) override {
+      v1::BashStreamEvent event;
+      if (stream == OutputStream::kStdout) {
+        event.set_stdout(data.data(), data.size());
+      } else {
+        event.set_stderr(data.data(), data.size());
+      }
+      std::unique_lock<std::mutex> lock(call->mu_);
+      const bool more = call->out_.Write(std::move(event), data.size());
+      call->out_.Release(lock);
+      return more;
+    }
+    void OnExit(CommandResult result) override {
+      LogCall(call->call_, result);
+      v1::BashStreamEvent event;
+      FillBashResult(result, event.mutable_exit());
+      std::unique_lock<std::mutex> lock(call->mu_);
+      if (call->out_.client_gone() || call->cancelled_) {
+        call->out_.FinishNow(kCancelled);
+      } else {
+        call->out_.Write(std::move(event), 0);
+        call->out_.FinishAfterQueue(grpc::Status::OK);
+      }
+      call->out_.Release(lock);
+    }
+    StreamCall* call;
+  };
+
+  // The first message: start the command.
+  void StartLocked(std::unique_lock<std::mutex>& lock) {
+    if (request_.kind_case() != v1::BashStreamRequest::kStart) {
+      EndLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                             "the first message must be `start`"));
       return;
     }
-    if (!handle_) {
-      if (request_.kind_case() != v1::BashStreamRequest::kStart) {
-        FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                  "the first message must be `start`"));
-        return;
-      }
-      auto spec = BashCommandSpec(ctx_, request_.start());
-      if (!spec.ok()) {
-        FinishLocked(ToGrpcStatus(spec.status()));
-        return;
-      }
-      spec->stream_output = true;
-      spec->close_stdin = false;  // until stdin_close or the client half-closes
-      auto observer = std::make_shared<Observer>(this);
-      lock.unlock();
-      auto handle = ctx_.supervisor().Launch(std::move(*spec), observer);
-      lock.lock();
-      handle_ = std::move(handle);
-      if (cancelled_) handle_->Cancel();
-      StartRead(&request_);
+    auto spec = BashCommandSpec(call_.ctx(), request_.start());
+    if (!spec.ok()) {
+      EndLocked(ToGrpcStatus(spec.status()));
       return;
     }
+    spec->stream_output = true;
+    spec->close_stdin = false;  // until stdin_close or the client half-closes
+    auto observer = std::make_shared<Observer>(this);
+    lock.unlock();
+    auto handle = call_.ctx().supervisor().Launch(std::move(*spec), observer);
+    lock.lock();
+    handle_ = std::move(handle);
+    if (cancelled_) handle_->Cancel();
+    StartRead(&request_);
+  }
+
+  // Later messages: stdin, stdin close, signals.
+  void OnInputLocked() {
     switch (request_.kind_case()) {
       case v1::BashStreamRequest::kStdin:
         // The next read waits until these bytes are in the pipe: the
@@ -196,138 +242,32 @@ class StreamCall final
         break;
       case v1::BashStreamRequest::kSignal:
         if (request_.signal() <= 0 || request_.signal() >= 65) {
-          log::Warn("ignoring an invalid signal number", {{"call_id", call_id_}});
+          log::Warn("ignoring an invalid signal number", {{"call_id", call_.call_id()}});
         } else {
           handle_->Signal(request_.signal());
         }
         break;
       default:
-        log::Warn("ignoring an unexpected stream message", {{"call_id", call_id_}});
+        log::Warn("ignoring an unexpected stream message", {{"call_id", call_.call_id()}});
         break;
     }
     StartRead(&request_);
   }
 
-  void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    writing_ = false;
-    if (!queue_.empty()) {
-      queued_bytes_ -= queue_.front().second;
-      queue_.pop_front();
-    }
-    if (!ok) {
-      // The client is gone: end the command; the call ends once it has.
-      write_failed_ = true;
-      queue_.clear();
-      queued_bytes_ = 0;
-      if (handle_) handle_->Cancel();
-    }
-    if (paused_ && queued_bytes_ < kResumeBelowBytes && handle_) {
-      paused_ = false;
-      handle_->ResumeOutput();
-    }
-    WriteNextLocked();
+  // Ends a call whose command never started.
+  void EndLocked(const grpc::Status& status) {
+    if (out_.closing()) return;
+    call_.LogFinished(status);
+    out_.FinishNow(status);
   }
 
-  void OnCancel() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    cancelled_ = true;
-    if (handle_) handle_->Cancel();
-  }
-
-  void OnDone() override { delete this; }
-
- private:
-  struct Observer : CommandObserver {
-    explicit Observer(StreamCall* c) : call(c) {}
-    void OnStartFailed(const absl::Status& status) override {
-      std::lock_guard<std::mutex> lock(call->mu_);
-      LogRefused("Bash.Stream", call->call_id_, ToGrpcStatus(status));
-      call->FinishLocked(ToGrpcStatus(status));
-    }
-    void OnStarted(pid_t pid) override {
-      v1::BashStreamEvent event;
-      event.mutable_started()->set_pid(pid);
-      std::lock_guard<std::mutex> lock(call->mu_);
-      call->EnqueueLocked(std::move(event), 0);
-    }
-    bool OnOutput(OutputStream stream, std::string_view data) override {
-      v1::BashStreamEvent event;
-      if (stream == OutputStream::kStdout) {
-        event.set_stdout(data.data(), data.size());
-      } else {
-        event.set_stderr(data.data(), data.size());
-      }
-      std::lock_guard<std::mutex> lock(call->mu_);
-      call->EnqueueLocked(std::move(event), data.size());
-      if (call->queued_bytes_ > kPauseAboveBytes) {
-        call->paused_ = true;
-        return false;
-      }
-      return true;
-    }
-    void OnExit(CommandResult result) override {
-      LogCall("Bash.Stream", call->call_id_, result);
-      v1::BashStreamEvent event;
-      FillBashResult(result, event.mutable_exit());
-      std::lock_guard<std::mutex> lock(call->mu_);
-      if (call->write_failed_ || call->cancelled_) {
-        call->queue_.clear();
-        call->queued_bytes_ = 0;
-        call->pending_finish_ =
-            grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled");
-      } else {
-        call->pending_finish_ = grpc::Status::OK;
-        call->EnqueueLocked(std::move(event), 0);
-      }
-      call->WriteNextLocked();
-    }
-    StreamCall* call;
-  };
-
-  void EnqueueLocked(v1::BashStreamEvent event, size_t bytes) {
-    if (finished_ || write_failed_) return;
-    queue_.emplace_back(std::move(event), bytes);
-    queued_bytes_ += bytes;
-    WriteNextLocked();
-  }
-
-  // One write in flight; when the queue is empty after the exit event, the
-  // call is over.
-  void WriteNextLocked() {
-    if (writing_ || finished_) return;
-    if (queue_.empty()) {
-      if (pending_finish_.has_value()) FinishLocked(*pending_finish_);
-      return;
-    }
-    writing_ = true;
-    StartWrite(&queue_.front().first);
-  }
-
-  void FinishLocked(const grpc::Status& status) {
-    if (finished_) return;
-    finished_ = true;
-    Finish(status);
-  }
-
-  RunnerContext& ctx_;
-  grpc::CallbackServerContext* context_;
-  CallSlot slot_;
-  std::string call_id_;
+  Admission call_;
   v1::BashStreamRequest request_;
 
   std::mutex mu_;
-  std::shared_ptr<CommandHandle> handle_;
-  std::deque<std::pair<v1::BashStreamEvent, size_t>> queue_;
-  size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool paused_ = false;
-  // Set when the command is over: the status to finish with once the queue
-  // has drained.
-  std::optional<grpc::Status> pending_finish_;
-  bool write_failed_ = false;
-  bool cancelled_ = false;
-  bool finished_ = false;
+  StreamWriter<StreamCall, v1::BashStreamEvent> out_;  // guarded by mu_
+  std::shared_ptr<CommandHandle> handle_;              // guarded by mu_
+  bool cancelled_ = false;                             // guarded by mu_
 };
 
 }  // namespace
@@ -335,12 +275,12 @@ class StreamCall final
 grpc::ServerUnaryReactor* BashService::Run(grpc::CallbackServerContext* context,
                                            const v1::BashRequest* request,
                                            v1::BashResult* response) {
-  return new RunCall(ctx_, context, request, response);
+  return Admit<RunCall>(ctx_, context, rpc::kBashRun, request, response);
 }
 
 grpc::ServerBidiReactor<v1::BashStreamRequest, v1::BashStreamEvent>* BashService::Stream(
     grpc::CallbackServerContext* context) {
-  return new StreamCall(ctx_, context);
+  return Admit<StreamCall>(ctx_, context, rpc::kBashStream);
 }
 
 }  // namespace sagewai

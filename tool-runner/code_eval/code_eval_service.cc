@@ -1,14 +1,13 @@
 #include "tool-runner/code_eval/code_eval_service.h"
 
-#include <deque>
 #include <memory>
 #include <mutex>
-#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "tool-runner/core/auth_methods.h"
+#include "tool-runner/core/admission.h"
 #include "tool-runner/core/grpc_status.h"
+#include "tool-runner/core/stream_writer.h"
 #include "tool-runner/core/tool_env.h"
 
 namespace sagewai {
@@ -45,16 +44,11 @@ std::vector<std::string> CodeEvalCapabilities(absl::string_view path_env) {
 
 namespace {
 
-void LogRefused(absl::string_view method, const std::string& call_id, const grpc::Status& s) {
-  log::Info("call refused", {{"method", std::string(method)},
-                             {"call_id", call_id},
-                             {"code", static_cast<int>(s.error_code())},
-                             {"error", s.error_message()}});
-}
+const grpc::Status kCancelled(grpc::StatusCode::CANCELLED, "the call was cancelled");
 
-void LogEval(absl::string_view method, const std::string& call_id, const v1::EvalResult& r) {
-  log::Info("call finished", {{"method", std::string(method)},
-                              {"call_id", call_id},
+void LogEval(const Admission& call, const v1::EvalResult& r) {
+  log::Info("call finished", {{"method", call.method().name},
+                              {"call_id", call.call_id()},
                               {"context_id", r.context_id()},
                               {"duration_ms", static_cast<int64_t>(r.duration_ms())},
                               {"error", r.error().name()},
@@ -86,23 +80,16 @@ absl::StatusOr<CodeEvalManager::EvalRequest> MakeEvalRequest(const RunnerContext
 
 class EvalCall final : public grpc::ServerUnaryReactor {
  public:
-  EvalCall(RunnerContext& ctx, CodeEvalManager& manager, grpc::CallbackServerContext* context,
-           const v1::EvalRequest* request, v1::EvalResult* response)
-      : slot_(ctx), call_id_(ctx.CallId(*context)), response_(response) {
-    grpc::Status status = ctx.auth().Check(*context, rpc::kCodeEvalEval.path);
-    if (status.ok() && !slot_.held()) status = slot_.ExhaustedStatus();
-    absl::StatusOr<CodeEvalManager::EvalRequest> eval = absl::InternalError("unset");
-    if (status.ok()) {
-      eval = MakeEvalRequest(ctx, *request);
-      if (!eval.ok()) status = ToGrpcStatus(eval.status());
-    }
-    if (!status.ok()) {
-      LogRefused("CodeEval.Eval", call_id_, status);
-      Finish(status);
+  EvalCall(Admission admission, CodeEvalManager& manager, const v1::EvalRequest* request,
+           v1::EvalResult* response)
+      : call_(std::move(admission)), response_(response) {
+    auto eval = MakeEvalRequest(call_.ctx(), *request);
+    if (!eval.ok()) {
+      FinishAndLog(ToGrpcStatus(eval.status()));
       return;
     }
     auto sink = std::make_shared<code_eval::CollectingSink>(
-        ctx.limits().max_output_bytes,
+        call_.ctx().limits().max_output_bytes,
         [this](absl::StatusOr<v1::EvalResult> result) { OnEvalDone(std::move(result)); });
     std::shared_ptr<EvalControl> control = manager.Eval(std::move(*eval), std::move(sink));
     std::lock_guard<std::mutex> lock(mu_);
@@ -126,22 +113,24 @@ class EvalCall final : public grpc::ServerUnaryReactor {
       cancelled = cancelled_;
     }
     if (!result.ok()) {
-      grpc::Status s = ToGrpcStatus(result.status());
-      LogRefused("CodeEval.Eval", call_id_, s);
-      Finish(s);
+      FinishAndLog(ToGrpcStatus(result.status()));
       return;
     }
-    LogEval("CodeEval.Eval", call_id_, *result);
+    LogEval(call_, *result);
     if (cancelled) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+      Finish(kCancelled);
       return;
     }
     *response_ = std::move(*result);
     Finish(grpc::Status::OK);
   }
 
-  CallSlot slot_;
-  std::string call_id_;
+  void FinishAndLog(const grpc::Status& status) {
+    call_.LogFinished(status);
+    Finish(status);
+  }
+
+  Admission call_;
   v1::EvalResult* response_;
   std::mutex mu_;
   std::shared_ptr<EvalControl> control_;  // guarded by mu_
@@ -150,61 +139,43 @@ class EvalCall final : public grpc::ServerUnaryReactor {
 
 // ------------------------------------------------------------ EvalStream --
 
-// Bytes waiting to be written beyond which the interpreter's output is no
-// longer read (the client is slower than the code).
-constexpr size_t kPauseAboveBytes = 1 << 20;
-constexpr size_t kResumeBelowBytes = 256 << 10;
-
 class EvalStreamCall final : public grpc::ServerWriteReactor<v1::EvalEvent> {
  public:
-  EvalStreamCall(RunnerContext& ctx, CodeEvalManager& manager, grpc::CallbackServerContext* context,
-                 const v1::EvalRequest* request)
-      : slot_(ctx), call_id_(ctx.CallId(*context)) {
-    grpc::Status status = ctx.auth().Check(*context, rpc::kCodeEvalEvalStream.path);
-    if (status.ok() && !slot_.held()) status = slot_.ExhaustedStatus();
-    absl::StatusOr<CodeEvalManager::EvalRequest> eval = absl::InternalError("unset");
-    if (status.ok()) {
-      eval = MakeEvalRequest(ctx, *request);
-      if (!eval.ok()) status = ToGrpcStatus(eval.status());
-    }
-    if (!status.ok()) {
-      LogRefused("CodeEval.EvalStream", call_id_, status);
-      std::lock_guard<std::mutex> lock(mu_);
-      FinishLocked(status);
+  EvalStreamCall(Admission admission, CodeEvalManager& manager, const v1::EvalRequest* request)
+      : call_(std::move(admission)), out_(this) {
+    auto eval = MakeEvalRequest(call_.ctx(), *request);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!eval.ok()) {
+      const grpc::Status status = ToGrpcStatus(eval.status());
+      call_.LogFinished(status);
+      out_.FinishNow(status);
+      out_.Release(lock);
       return;
     }
+    lock.unlock();
     std::shared_ptr<EvalControl> control =
         manager.Eval(std::move(*eval), std::make_shared<Sink>(this));
-    std::lock_guard<std::mutex> lock(mu_);
+    lock.lock();
     control_ = std::move(control);
-    if (cancelled_ || write_failed_) control_->Cancel();
+    if (cancelled_ || out_.client_gone()) control_->Cancel();
+    out_.Release(lock);
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    writing_ = false;
-    if (!queue_.empty()) {
-      queued_bytes_ -= queue_.front().second;
-      queue_.pop_front();
-    }
-    if (!ok) {
-      // The client is gone: interrupt the code; the call ends once it has.
-      write_failed_ = true;
-      queue_.clear();
-      queued_bytes_ = 0;
-      if (control_ != nullptr) control_->Cancel();
-    }
-    if (paused_ && queued_bytes_ < kResumeBelowBytes && control_ != nullptr) {
-      paused_ = false;
-      control_->ResumeOutput();
-    }
-    WriteNextLocked();
+    std::unique_lock<std::mutex> lock(mu_);
+    auto done = out_.OnWriteDone(ok);
+    // A client that is gone interrupts the code; the call ends once it has.
+    if (!ok && control_ != nullptr) control_->Cancel();
+    if (done.resume && control_ != nullptr) control_->ResumeOutput();
+    out_.Release(lock);
   }
 
   void OnCancel() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     cancelled_ = true;
+    out_.ClientGone();
     if (control_ != nullptr) control_->Cancel();
+    out_.Release(lock);
   }
 
   void OnDone() override { delete this; }
@@ -222,95 +193,58 @@ class EvalStreamCall final : public grpc::ServerWriteReactor<v1::EvalEvent> {
       } else {
         event.set_stderr(data.data(), data.size());
       }
-      std::lock_guard<std::mutex> lock(call_->mu_);
-      call_->EnqueueLocked(std::move(event), data.size());
-      if (call_->queued_bytes_ > kPauseAboveBytes) {
-        call_->paused_ = true;
-        return false;
-      }
-      return true;
+      return Write(std::move(event), data.size());
     }
     void OnDisplay(v1::DisplayOutput output) override {
       const size_t bytes = output.ByteSizeLong();
       v1::EvalEvent event;
       *event.mutable_display() = std::move(output);
-      std::lock_guard<std::mutex> lock(call_->mu_);
-      call_->EnqueueLocked(std::move(event), bytes);
+      Write(std::move(event), bytes);
     }
     void OnResult(v1::EvalResult result) override {
-      LogEval("CodeEval.EvalStream", call_->call_id_, result);
+      LogEval(call_->call_, result);
       v1::EvalEvent event;
       *event.mutable_result() = std::move(result);
-      std::lock_guard<std::mutex> lock(call_->mu_);
-      if (call_->write_failed_ || call_->cancelled_) {
-        call_->queue_.clear();
-        call_->queued_bytes_ = 0;
-        call_->pending_finish_ =
-            grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled");
+      std::unique_lock<std::mutex> lock(call_->mu_);
+      if (call_->out_.client_gone() || call_->cancelled_) {
+        call_->out_.FinishNow(kCancelled);
       } else {
-        call_->EnqueueLocked(std::move(event), 0);
-        call_->pending_finish_ = grpc::Status::OK;
+        call_->out_.Write(std::move(event), 0);
+        call_->out_.FinishAfterQueue(grpc::Status::OK);
       }
-      call_->WriteNextLocked();
+      call_->out_.Release(lock);
     }
     void OnFailed(const absl::Status& status) override {
-      grpc::Status s = ToGrpcStatus(status);
-      LogRefused("CodeEval.EvalStream", call_->call_id_, s);
-      std::lock_guard<std::mutex> lock(call_->mu_);
-      call_->pending_finish_ = s;
-      call_->WriteNextLocked();
+      const grpc::Status s = ToGrpcStatus(status);
+      call_->call_.LogFinished(s);
+      std::unique_lock<std::mutex> lock(call_->mu_);
+      call_->out_.FinishAfterQueue(s);
+      call_->out_.Release(lock);
     }
 
    private:
+    bool Write(v1::EvalEvent event, size_t bytes) {
+      std::unique_lock<std::mutex> lock(call_->mu_);
+      const bool more = call_->out_.Write(std::move(event), bytes);
+      call_->out_.Release(lock);
+      return more;
+    }
     EvalStreamCall* call_;
   };
 
-  void EnqueueLocked(v1::EvalEvent event, size_t bytes) {
-    if (finished_ || write_failed_) return;
-    queue_.emplace_back(std::move(event), bytes);
-    queued_bytes_ += bytes;
-    WriteNextLocked();
-  }
-
-  // One write in flight; once the queue is empty after the last event, the
-  // call is over.
-  void WriteNextLocked() {
-    if (writing_ || finished_) return;
-    if (queue_.empty()) {
-      if (pending_finish_.has_value()) FinishLocked(*pending_finish_);
-      return;
-    }
-    writing_ = true;
-    StartWrite(&queue_.front().first);
-  }
-
-  void FinishLocked(const grpc::Status& status) {
-    if (finished_) return;
-    finished_ = true;
-    Finish(status);
-  }
-
-  CallSlot slot_;
-  std::string call_id_;
+  Admission call_;
   std::mutex mu_;
-  std::shared_ptr<EvalControl> control_;
-  std::deque<std::pair<v1::EvalEvent, size_t>> queue_;
-  size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool paused_ = false;
-  std::optional<grpc::Status> pending_finish_;
-  bool write_failed_ = false;
-  bool cancelled_ = false;
-  bool finished_ = false;
+  StreamWriter<EvalStreamCall, v1::EvalEvent> out_;  // guarded by mu_
+  std::shared_ptr<EvalControl> control_;              // guarded by mu_
+  bool cancelled_ = false;                            // guarded by mu_
 };
 
 // Finishes `reactor` with a context, or the error.
 void FinishWithContext(grpc::ServerUnaryReactor* reactor, v1::Context* response,
-                       absl::string_view method, const std::string& call_id,
-                       absl::StatusOr<v1::Context> result) {
+                       const Admission& call, absl::StatusOr<v1::Context> result) {
   if (!result.ok()) {
     grpc::Status s = ToGrpcStatus(result.status());
-    LogRefused(method, call_id, s);
+    call.LogFinished(s);
     reactor->Finish(s);
     return;
   }
@@ -323,92 +257,69 @@ void FinishWithContext(grpc::ServerUnaryReactor* reactor, v1::Context* response,
 grpc::ServerUnaryReactor* CodeEvalService::CreateContext(grpc::CallbackServerContext* context,
                                                          const v1::CreateContextRequest* request,
                                                          v1::Context* response) {
-  auto* reactor = context->DefaultReactor();
-  const std::string call_id = ctx_.CallId(*context);
-  auto slot = std::make_shared<CallSlot>(ctx_);
-  grpc::Status status = ctx_.auth().Check(*context, rpc::kCodeEvalCreateContext.path);
-  if (status.ok() && !slot->held()) status = slot->ExhaustedStatus();
-  absl::StatusOr<code_eval::InterpreterSetup> setup = absl::InternalError("unset");
-  if (status.ok()) {
+  return AdmitUnary(ctx_, context, rpc::kCodeEvalCreateContext, [&](Admission admission,
+                                                                   auto* reactor) {
     std::map<std::string, std::string> overrides(request->env().begin(), request->env().end());
-    setup = MakeInterpreterSetup(request->language(), request->cwd(), overrides,
-                                 BaseToolEnvironment(ctx_.pass_env()), ctx_.workdir());
-    if (!setup.ok()) status = ToGrpcStatus(setup.status());
-  }
-  if (!status.ok()) {
-    LogRefused("CodeEval.CreateContext", call_id, status);
-    reactor->Finish(status);
-    return reactor;
-  }
-  manager_.Create(std::move(*setup), "",
-                  [reactor, response, call_id, slot](absl::StatusOr<v1::Context> result) {
-                    FinishWithContext(reactor, response, "CodeEval.CreateContext", call_id,
-                                      std::move(result));
-                  });
-  return reactor;
+    auto setup = MakeInterpreterSetup(request->language(), request->cwd(), overrides,
+                                      BaseToolEnvironment(ctx_.pass_env()), ctx_.workdir());
+    if (!setup.ok()) {
+      const grpc::Status status = ToGrpcStatus(setup.status());
+      admission.LogFinished(status);
+      reactor->Finish(status);
+      return;
+    }
+    auto call = std::make_shared<Admission>(std::move(admission));
+    manager_.Create(std::move(*setup), "",
+                    [reactor, response, call](absl::StatusOr<v1::Context> result) {
+                      FinishWithContext(reactor, response, *call, std::move(result));
+                    });
+  });
 }
 
 grpc::ServerUnaryReactor* CodeEvalService::RestartContext(grpc::CallbackServerContext* context,
                                                           const v1::RestartContextRequest* request,
                                                           v1::Context* response) {
-  auto* reactor = context->DefaultReactor();
-  const std::string call_id = ctx_.CallId(*context);
-  auto slot = std::make_shared<CallSlot>(ctx_);
-  grpc::Status status = ctx_.auth().Check(*context, rpc::kCodeEvalRestartContext.path);
-  if (status.ok() && !slot->held()) status = slot->ExhaustedStatus();
-  if (!status.ok()) {
-    LogRefused("CodeEval.RestartContext", call_id, status);
-    reactor->Finish(status);
-    return reactor;
-  }
-  manager_.Restart(request->context_id(), [reactor, response, call_id,
-                                           slot](absl::StatusOr<v1::Context> result) {
-    FinishWithContext(reactor, response, "CodeEval.RestartContext", call_id, std::move(result));
+  return AdmitUnary(ctx_, context, rpc::kCodeEvalRestartContext, [&](Admission admission,
+                                                                    auto* reactor) {
+    auto call = std::make_shared<Admission>(std::move(admission));
+    manager_.Restart(request->context_id(),
+                     [reactor, response, call](absl::StatusOr<v1::Context> result) {
+                       FinishWithContext(reactor, response, *call, std::move(result));
+                     });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* CodeEvalService::DeleteContext(grpc::CallbackServerContext* context,
                                                          const v1::DeleteContextRequest* request,
                                                          v1::DeleteContextResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  grpc::Status status = ctx_.auth().Check(*context, rpc::kCodeEvalDeleteContext.path);
-  if (!status.ok()) {
-    reactor->Finish(status);
-    return reactor;
-  }
-  manager_.Delete(request->context_id(), [reactor, id = request->context_id()](absl::Status st) {
-    if (st.ok()) log::Info("code-eval context deleted", {{"context_id", id}});
-    reactor->Finish(ToGrpcStatus(st));
+  return AdmitUnary(ctx_, context, rpc::kCodeEvalDeleteContext, [&](Admission, auto* reactor) {
+    manager_.Delete(request->context_id(), [reactor, id = request->context_id()](absl::Status st) {
+      if (st.ok()) log::Info("code-eval context deleted", {{"context_id", id}});
+      reactor->Finish(ToGrpcStatus(st));
+    });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* CodeEvalService::ListContexts(grpc::CallbackServerContext* context,
                                                         const v1::ListContextsRequest* request,
                                                         v1::ListContextsResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  grpc::Status status = ctx_.auth().Check(*context, rpc::kCodeEvalListContexts.path);
-  if (!status.ok()) {
-    reactor->Finish(status);
-    return reactor;
-  }
-  manager_.List([reactor, response](std::vector<v1::Context> contexts) {
-    for (v1::Context& c : contexts) *response->add_contexts() = std::move(c);
-    reactor->Finish(grpc::Status::OK);
+  return AdmitUnary(ctx_, context, rpc::kCodeEvalListContexts, [&](Admission, auto* reactor) {
+    manager_.List([reactor, response](std::vector<v1::Context> contexts) {
+      for (v1::Context& c : contexts) *response->add_contexts() = std::move(c);
+      reactor->Finish(grpc::Status::OK);
+    });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* CodeEvalService::Eval(grpc::CallbackServerContext* context,
                                                 const v1::EvalRequest* request,
                                                 v1::EvalResult* response) {
-  return new EvalCall(ctx_, manager_, context, request, response);
+  return Admit<EvalCall>(ctx_, context, rpc::kCodeEvalEval, manager_, request, response);
 }
 
 grpc::ServerWriteReactor<v1::EvalEvent>* CodeEvalService::EvalStream(
     grpc::CallbackServerContext* context, const v1::EvalRequest* request) {
-  return new EvalStreamCall(ctx_, manager_, context, request);
+  return Admit<EvalStreamCall>(ctx_, context, rpc::kCodeEvalEvalStream, manager_, request);
 }
 
 }  // namespace sagewai

@@ -1,5 +1,5 @@
 // The full gRPC method paths that calls are signed for, in one place: a
-// service passes its constant to TokenAuth::Check, and auth_test.cc checks
+// service passes its constant to the gate (admission.h), and auth_test.cc checks
 // every constant against the service descriptors of the proto (and that no
 // method of the API lacks one), so a mistyped path cannot ship.
 #ifndef SAGEWAI_TOOL_RUNNER_CORE_AUTH_METHODS_H_
@@ -10,9 +10,13 @@ namespace sagewai::rpc {
 struct Method {
   const char* path;  // "/sagewai.sandbox.v1.Bash/Run": what the MAC covers
   const char* name;  // "Bash.Run": what logs say
+  // Takes one of --max-concurrent-calls slots while it runs. The cheap
+  // bookkeeping calls do not, so that a full runner can still be inspected.
+  bool takes_slot = true;
 };
 
-inline constexpr Method kRunnerGetInfo{"/sagewai.sandbox.v1.Runner/GetInfo", "Runner.GetInfo"};
+inline constexpr Method kRunnerGetInfo{"/sagewai.sandbox.v1.Runner/GetInfo", "Runner.GetInfo",
+                                       false};
 inline constexpr Method kBashRun{"/sagewai.sandbox.v1.Bash/Run", "Bash.Run"};
 inline constexpr Method kBashStream{"/sagewai.sandbox.v1.Bash/Stream", "Bash.Stream"};
 inline constexpr Method kCodeEvalCreateContext{"/sagewai.sandbox.v1.CodeEval/CreateContext",
@@ -21,9 +25,9 @@ inline constexpr Method kCodeEvalEval{"/sagewai.sandbox.v1.CodeEval/Eval", "Code
 inline constexpr Method kCodeEvalEvalStream{"/sagewai.sandbox.v1.CodeEval/EvalStream",
                                             "CodeEval.EvalStream"};
 inline constexpr Method kCodeEvalDeleteContext{"/sagewai.sandbox.v1.CodeEval/DeleteContext",
-                                               "CodeEval.DeleteContext"};
+                                               "CodeEval.DeleteContext", false};
 inline constexpr Method kCodeEvalListContexts{"/sagewai.sandbox.v1.CodeEval/ListContexts",
-                                              "CodeEval.ListContexts"};
+                                              "CodeEval.ListContexts", false};
 inline constexpr Method kCodeEvalRestartContext{"/sagewai.sandbox.v1.CodeEval/RestartContext",
                                                 "CodeEval.RestartContext"};
 inline constexpr Method kFilesystemRead{"/sagewai.sandbox.v1.Filesystem/Read", "Filesystem.Read"};

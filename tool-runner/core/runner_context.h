@@ -71,10 +71,11 @@ class RunnerContext {
   std::vector<std::string> capabilities_;
 };
 
-// RAII for one call slot.
+// RAII for one call slot (or none, when `acquire` is false).
 class CallSlot {
  public:
-  explicit CallSlot(RunnerContext& ctx) : ctx_(&ctx), held_(ctx.TryAcquireCall()) {}
+  explicit CallSlot(RunnerContext& ctx, bool acquire = true)
+      : ctx_(&ctx), held_(acquire && ctx.TryAcquireCall()) {}
   CallSlot(CallSlot&& other) noexcept : ctx_(other.ctx_), held_(std::exchange(other.held_, false)) {}
   CallSlot& operator=(CallSlot&&) = delete;
   ~CallSlot() {

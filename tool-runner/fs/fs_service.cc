@@ -9,6 +9,7 @@
 #include "tool-runner/fs/fs_ops.h"
 #include "common/fs_path.h"
 #include "tool-runner/fs/fs_stream_calls.h"
+#include "tool-runner/core/admission.h"
 #include "tool-runner/core/grpc_status.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
@@ -54,28 +55,18 @@ void FilesystemService::RemoveWatch(fs_internal::WatchCall* call) {
   watches_.erase(call);
 }
 
-// Checks auth and the call limit on the gRPC thread, then runs `fn` (which
-// returns an absl::Status and fills the response) on the I/O pool.
+// Passes the gate on the gRPC thread, then runs `fn` (which returns an
+// absl::Status and fills the response) on the I/O pool.
 template <typename Fn>
-grpc::ServerUnaryReactor* FilesystemService::RunUnary(rpc::Method method,
+grpc::ServerUnaryReactor* FilesystemService::RunUnary(const rpc::Method& method,
                                                       grpc::CallbackServerContext* context, Fn fn) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const auto started = std::chrono::steady_clock::now();
-  CallSlot slot(ctx_);
-  std::string call_id = ctx_.CallId(*context);
-  grpc::Status status = fs_internal::Admit(ctx_, *context, slot, method.path);
-  if (!status.ok()) {
-    fs_internal::LogFinished(method.name, call_id, status, started);
-    reactor->Finish(status);
-    return reactor;
-  }
-  pool_.Submit([reactor, method = method.name, started, slot = std::move(slot),
-                call_id = std::move(call_id), fn = std::move(fn)]() mutable {
-    grpc::Status result = ToGrpcStatus(fn());
-    fs_internal::LogFinished(method, call_id, result, started);
-    reactor->Finish(result);
+  return AdmitUnary(ctx_, context, method, [&](Admission admission, auto* reactor) {
+    pool_.Submit([reactor, call = std::move(admission), fn = std::move(fn)]() mutable {
+      grpc::Status result = ToGrpcStatus(fn());
+      call.LogFinished(result);
+      reactor->Finish(result);
+    });
   });
-  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::ReadChunk>* FilesystemService::Read(

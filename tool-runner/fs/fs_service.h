@@ -71,8 +71,8 @@
 // Threads. Blocking file work runs on a small I/O pool (kIoThreads threads
 // named "sagewai-fs-io", started on demand and ended after 10 s idle),
 // never on gRPC's callback threads; inotify is read on the supervisor's
-// event-loop thread. Every call checks the bearer token and takes a call
-// slot (RESOURCE_EXHAUSTED when none is left); a Watch holds its slot while
+// event-loop thread. Every call passes the authorization check and takes a call
+// slot (RESOURCE_EXHAUSTED when none is left) at the gate (core/admission.h); a Watch holds its slot while
 // it runs.
 #ifndef SAGEWAI_TOOL_RUNNER_FS_FS_SERVICE_H_
 #define SAGEWAI_TOOL_RUNNER_FS_FS_SERVICE_H_
@@ -143,7 +143,7 @@ class FilesystemService final : public sagewai::sandbox::v1::Filesystem::Callbac
 
  private:
   template <typename Fn>
-  grpc::ServerUnaryReactor* RunUnary(rpc::Method method, grpc::CallbackServerContext* context,
+  grpc::ServerUnaryReactor* RunUnary(const rpc::Method& method, grpc::CallbackServerContext* context,
                                      Fn fn);
 
   RunnerContext& ctx_;

@@ -1,14 +1,11 @@
-// The streaming calls of the Filesystem service (Read, Write, Watch) and
-// what all its calls share. Internal to fs_service.cc.
+// The streaming calls of the Filesystem service, one file each
+// (fs_read_call.cc, fs_write_call.cc, fs_watch_call.cc). Internal to
+// fs_service.cc, which lets them in through the gate (core/admission.h).
 #ifndef SAGEWAI_TOOL_RUNNER_FS_FS_STREAM_CALLS_H_
 #define SAGEWAI_TOOL_RUNNER_FS_FS_STREAM_CALLS_H_
 
-#include <chrono>
-#include <string>
-
-#include "absl/status/status.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
-#include "tool-runner/core/runner_context.h"
+#include "tool-runner/core/admission.h"
 
 namespace sagewai {
 
@@ -18,14 +15,9 @@ namespace fs_internal {
 
 class WatchCall;
 
-// Auth for `method` (its full path), then a call slot: OK, or the status
-// to finish with.
-grpc::Status Admit(RunnerContext& ctx, const grpc::CallbackServerContext& context,
-                   const CallSlot& slot, const char* method);
-
-// One log line per call: method, call id, code, duration (and the error).
-void LogFinished(const char* method, const std::string& call_id, const grpc::Status& status,
-                 std::chrono::steady_clock::time_point started);
+// What the three calls share. Each New*Call passes the gate (or finishes
+// with the refusal) and starts the call.
+inline const grpc::Status kCancelled(grpc::StatusCode::CANCELLED, "the call was cancelled");
 
 grpc::ServerWriteReactor<sagewai::sandbox::v1::ReadChunk>* NewReadCall(
     FilesystemService& service, grpc::CallbackServerContext* context,

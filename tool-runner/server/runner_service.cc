@@ -5,7 +5,7 @@
 #include <fstream>
 #include <string>
 
-#include "tool-runner/core/auth_methods.h"
+#include "tool-runner/core/admission.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
@@ -30,12 +30,13 @@ bool RunningUnprivileged() {
 grpc::ServerUnaryReactor* RunnerService::GetInfo(grpc::CallbackServerContext* context,
                                                  const v1::GetInfoRequest* request,
                                                  v1::GetInfoResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  grpc::Status status = ctx_.auth().Check(*context, rpc::kRunnerGetInfo.path);
-  if (!status.ok()) {
-    reactor->Finish(status);
-    return reactor;
-  }
+  return AdmitUnary(ctx_, context, rpc::kRunnerGetInfo, [&](Admission, auto* reactor) {
+    FillInfo(response);
+    reactor->Finish(grpc::Status::OK);
+  });
+}
+
+void RunnerService::FillInfo(v1::GetInfoResponse* response) const {
   response->set_version(SAGEWAI_VERSION);
   response->set_uid(getuid());
   response->set_gid(getgid());
@@ -63,8 +64,6 @@ grpc::ServerUnaryReactor* RunnerService::GetInfo(grpc::CallbackServerContext* co
   response->set_tools_share_runner_uid(!identity.separated);
   response->set_identity_note(identity.note);
   for (std::string& scheme : ctx_.auth().Schemes()) response->add_auth_schemes(std::move(scheme));
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
 }
 
 }  // namespace sagewai

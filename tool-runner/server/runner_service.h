@@ -16,6 +16,7 @@ class RunnerService final : public sagewai::sandbox::v1::Runner::CallbackService
                                     sagewai::sandbox::v1::GetInfoResponse* response) override;
 
  private:
+  void FillInfo(sagewai::sandbox::v1::GetInfoResponse* response) const;
   RunnerContext& ctx_;
 };
 
