@@ -45,10 +45,12 @@ bool CollectingSink::OnOutput(OutputStream stream, absl::string_view data) {
 void CollectingSink::OnDisplay(v1::DisplayOutput output) { outputs_.push_back(std::move(output)); }
 
 void CollectingSink::OnResult(v1::EvalResult result) {
-  result.set_stdout_truncated(out_.truncated());
-  result.set_stderr_truncated(err_.truncated());
-  result.set_stdout(out_.TakeData());
-  result.set_stderr(err_.TakeData());
+  TakenOutput out = out_.Take();
+  TakenOutput err = err_.Take();
+  result.set_stdout_truncated(out.truncated);
+  result.set_stderr_truncated(err.truncated);
+  result.set_stdout(std::move(out.data));
+  result.set_stderr(std::move(err.data));
   for (v1::DisplayOutput& output : outputs_) *result.add_outputs() = std::move(output);
   outputs_.clear();
   Done done = std::move(done_);

@@ -9,6 +9,13 @@
 
 namespace sagewai {
 
+// What a buffer held, taken out at once: the flags describe `data` itself.
+struct TakenOutput {
+  std::string data;
+  bool truncated = false;    // bytes past the cap were dropped
+  uint64_t total_bytes = 0;  // bytes seen, kept or not
+};
+
 class OutputBuffer {
  public:
   explicit OutputBuffer(size_t cap) : cap_(cap) {}
@@ -16,15 +23,17 @@ class OutputBuffer {
   void Append(std::string_view data);
 
   const std::string& data() const { return data_; }
-  std::string TakeData() { return std::move(data_); }
-  // Bytes seen, kept or not.
   uint64_t total_bytes() const { return total_; }
-  bool truncated() const { return total_ > data_.size(); }
+  bool truncated() const { return truncated_; }
+
+  // Hands over the data with its counts and leaves the buffer empty.
+  TakenOutput Take();
 
  private:
   size_t cap_;
   std::string data_;
   uint64_t total_ = 0;
+  bool truncated_ = false;
 };
 
 }  // namespace sagewai

@@ -43,5 +43,29 @@ TEST(OutputBufferTest, ZeroCapKeepsNothing) {
   EXPECT_TRUE(b.truncated());
 }
 
+TEST(OutputBufferTest, TakeReturnsDataWithItsTruncationAndEmptiesTheBuffer) {
+  OutputBuffer b(4);
+  b.Append("abcdef");
+  TakenOutput taken = b.Take();
+  EXPECT_EQ(taken.data, "abcd");
+  EXPECT_TRUE(taken.truncated);
+  EXPECT_EQ(taken.total_bytes, 6u);
+  // Nothing held any more, and nothing claims to be cut.
+  EXPECT_FALSE(b.truncated());
+  EXPECT_EQ(b.total_bytes(), 0u);
+  b.Append("xy");
+  taken = b.Take();
+  EXPECT_EQ(taken.data, "xy");
+  EXPECT_FALSE(taken.truncated);
+}
+
+TEST(OutputBufferTest, UntruncatedTakeStaysUntruncated) {
+  OutputBuffer b(10);
+  b.Append("abc");
+  TakenOutput taken = b.Take();
+  EXPECT_FALSE(taken.truncated);
+  EXPECT_EQ(taken.total_bytes, 3u);
+}
+
 }  // namespace
 }  // namespace sagewai

@@ -356,10 +356,12 @@ void Supervisor::MaybeFinish(uint64_t id) {
   r.stdout_bytes = c.bytes[0];
   r.stderr_bytes = c.bytes[1];
   if (!c.stream) {
-    r.stdout_truncated = c.out.truncated();
-    r.stderr_truncated = c.err.truncated();
-    r.stdout_data = c.out.TakeData();
-    r.stderr_data = c.err.TakeData();
+    TakenOutput out = c.out.Take();
+    TakenOutput err = c.err.Take();
+    r.stdout_data = std::move(out.data);
+    r.stdout_truncated = out.truncated;
+    r.stderr_data = std::move(err.data);
+    r.stderr_truncated = err.truncated;
   }
   r.timed_out = c.timed_out;
   r.cancelled = c.cancelled;
