@@ -10,9 +10,10 @@
 #include <future>
 
 #include "common/errno_status.h"
-#include "tool-runner/supervisor/tool_credentials.h"
+#include "common/fd_io.h"
 #include "common/log.h"
 #include "tool-runner/supervisor/output_buffer.h"
+#include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
 
@@ -25,6 +26,7 @@ constexpr EventLoop::TimerId kNoTimer = 0;
 // this much per stream (a background child that keeps writing must not hold
 // the call open).
 constexpr size_t kFinalDrainLimit = 4 << 20;
+constexpr size_t kReadPerWakeup = 1 << 20;
 // How long to wait for a killed group to disappear before giving up.
 constexpr int kConfirmTries = 100;
 constexpr auto kConfirmInterval = std::chrono::milliseconds(10);
@@ -75,10 +77,10 @@ absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Start(SupervisorOptions 
   }
   auto loop = EventLoop::Create();
   if (!loop.ok()) return loop.status();
-  std::unique_ptr<Supervisor> sup(
-      new Supervisor(options, std::move(*loop), std::move(sigchld)));
+  std::unique_ptr<Supervisor> sup(new Supervisor(options, std::move(*loop), std::move(sigchld)));
   Supervisor* raw = sup.get();
-  auto watched = raw->loop_->Watch(raw->sigchld_.get(), EPOLLIN, [raw](uint32_t) { raw->OnSigchld(); });
+  auto watched =
+      raw->loop_->Watch(raw->sigchld_.get(), EPOLLIN, [raw](uint32_t) { raw->OnSigchld(); });
   if (!watched.ok()) return watched;
   raw->thread_ = std::thread([raw] { raw->loop_->Run(); });
   return sup;
@@ -170,33 +172,40 @@ void Supervisor::SetReading(Command& c, OutputStream stream, bool on) {
   c.reading[i] = on;
 }
 
+Supervisor::PipeRead Supervisor::ReadPipe(Command& c, int i, size_t limit, bool stop_on_pause) {
+  const OutputStream stream = i == 0 ? OutputStream::kStdout : OutputStream::kStderr;
+  PipeRead result;
+  char buf[64 * 1024];
+  for (size_t got = 0; c.fds[i] && got < limit;) {
+    const long n = ReadSome(c.fds[i].get(), buf, sizeof buf);
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {  // a read error counts as the end of the stream
+      result.ended = true;
+      break;
+    }
+    got += n;
+    c.bytes[i] += n;
+    const std::string_view data(buf, n);
+    if (!c.stream) {
+      (i == 0 ? c.out : c.err).Append(data);
+    } else if (!c.observer->OnOutput(stream, data)) {
+      result.paused = true;
+      if (stop_on_pause) break;
+    }
+  }
+  return result;
+}
+
 void Supervisor::OnReadable(Command& c, OutputStream stream) {
   const int i = stream == OutputStream::kStdout ? 0 : 1;
-  char buf[64 * 1024];
-  // A bounded number of reads per wake-up keeps one noisy command from
-  // starving the others; level-triggered epoll brings us back.
-  for (int round = 0; round < 16 && c.fds[i]; ++round) {
-    ssize_t n = read(c.fds[i].get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) return;
-      n = 0;  // treat other errors as end of stream
-    }
-    if (n == 0) {
-      SetReading(c, stream, false);
-      c.fds[i].reset();
-      return;
-    }
-    c.bytes[i] += n;
-    std::string_view data(buf, n);
-    if (c.stream) {
-      if (!c.observer->OnOutput(stream, data)) {
-        SetReading(c, stream, false);
-        return;
-      }
-    } else {
-      (i == 0 ? c.out : c.err).Append(data);
-    }
+  // A bounded amount per wake-up keeps one noisy command from starving the
+  // others; level-triggered epoll brings us back.
+  const PipeRead r = ReadPipe(c, i, kReadPerWakeup, /*stop_on_pause=*/true);
+  if (r.ended) {
+    SetReading(c, stream, false);
+    c.fds[i].reset();
+  } else if (r.paused) {
+    SetReading(c, stream, false);
   }
 }
 
@@ -237,9 +246,12 @@ void Supervisor::PumpStdin(Command& c) {
   }
   if (!c.stdin_watched) {
     const uint64_t id = c.id;
-    if (loop_->Watch(c.stdin_fd.get(), EPOLLOUT, [this, id](uint32_t) {
-          if (Command* cmd = Find(id)) PumpStdin(*cmd);
-        }).ok()) {
+    if (loop_
+            ->Watch(c.stdin_fd.get(), EPOLLOUT,
+                    [this, id](uint32_t) {
+                      if (Command* cmd = Find(id)) PumpStdin(*cmd);
+                    })
+            .ok()) {
       c.stdin_watched = true;
     }
   }
@@ -320,21 +332,7 @@ void Supervisor::MaybeFinish(uint64_t id) {
   }
   // What the command wrote before it exited is in the pipes now.
   for (int i = 0; i < 2; ++i) {
-    size_t drained = 0;
-    char buf[64 * 1024];
-    while (c.fds[i] && drained < kFinalDrainLimit) {
-      ssize_t n = read(c.fds[i].get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      drained += n;
-      c.bytes[i] += n;
-      std::string_view data(buf, n);
-      if (c.stream) {
-        c.observer->OnOutput(i == 0 ? OutputStream::kStdout : OutputStream::kStderr, data);
-      } else {
-        (i == 0 ? c.out : c.err).Append(data);
-      }
-    }
+    ReadPipe(c, i, kFinalDrainLimit, /*stop_on_pause=*/false);
     SetReading(c, i == 0 ? OutputStream::kStdout : OutputStream::kStderr, false);
     c.fds[i].reset();
   }
@@ -437,23 +435,13 @@ void Supervisor::DrainNow(Command& c) {
   if (!c.stream) return;
   for (int i = 0; i < 2; ++i) {
     const OutputStream stream = i == 0 ? OutputStream::kStdout : OutputStream::kStderr;
-    bool pause = false;
-    size_t drained = 0;
-    char buf[64 * 1024];
-    while (c.fds[i] && drained < kFinalDrainLimit) {
-      ssize_t n = read(c.fds[i].get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) break;
-      if (n <= 0) {
-        SetReading(c, stream, false);
-        c.fds[i].reset();
-        break;
-      }
-      drained += n;
-      c.bytes[i] += n;
-      pause |= !c.observer->OnOutput(stream, std::string_view(buf, n));
+    const PipeRead r = ReadPipe(c, i, kFinalDrainLimit, /*stop_on_pause=*/false);
+    if (r.ended) {
+      SetReading(c, stream, false);
+      c.fds[i].reset();
+    } else if (r.paused) {
+      SetReading(c, stream, false);
     }
-    if (pause) SetReading(c, stream, false);
   }
 }
 

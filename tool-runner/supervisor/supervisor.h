@@ -132,11 +132,18 @@ class Supervisor {
   Supervisor(SupervisorOptions options, std::unique_ptr<EventLoop> loop, UniqueFd sigchld);
   void StartCommand(uint64_t id, CommandSpec spec, std::shared_ptr<CommandObserver> observer);
   void OnSigchld();
+  // Why ReadPipe stopped before its limit (neither: the pipe is empty now).
+  struct PipeRead {
+    bool ended = false;   // end of file or a read error
+    bool paused = false;  // the observer asked for a pause
+  };
+  // The one read loop: up to `limit` bytes of stream `i` (0 stdout, 1
+  // stderr) to the observer or the buffer. Non-blocking.
+  PipeRead ReadPipe(Command& cmd, int i, size_t limit, bool stop_on_pause);
   void OnReadable(Command& cmd, OutputStream stream);
   void PumpStdin(Command& cmd);
   void CloseStdinOf(Command& cmd);
-  void BeginKill(Command& cmd, bool timed_out, bool cancelled,
-                 std::chrono::milliseconds grace);
+  void BeginKill(Command& cmd, bool timed_out, bool cancelled, std::chrono::milliseconds grace);
   void MaybeFinish(uint64_t id);
   void SetReading(Command& cmd, OutputStream stream, bool on);
   void DrainNow(Command& cmd);
