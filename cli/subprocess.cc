@@ -13,8 +13,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/errno_status.h"
+#include "common/exec_path.h"
 
 extern char** environ;
 
@@ -118,11 +118,9 @@ absl::StatusOr<std::string> FindInPath(const std::string& name) {
   if (name.empty()) return absl::InvalidArgumentError("empty program name");
   if (absl::StrContains(name, '/')) return name;
   const char* path = getenv("PATH");
-  for (absl::string_view dir :
-       absl::StrSplit(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin", ':')) {
-    std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/", name);
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
+  ExecutableLookup found =
+      FindExecutable(name, path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
+  if (found.kind == ExecutableLookup::kFound) return std::move(found.path);
   return absl::NotFoundError(absl::StrCat(name, ": not found in PATH"));
 }
 

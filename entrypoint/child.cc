@@ -2,37 +2,18 @@
 
 #include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 
+#include "common/exec_path.h"
 #include "entrypoint/signals.h"
 
 namespace sagewai::entrypoint {
 namespace {
 
 constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-enum class Candidate { kMissing, kNotExecutable, kExecutable };
-
-Candidate Check(const std::string& path, int* err) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    *err = errno;
-    return errno == EACCES ? Candidate::kNotExecutable : Candidate::kMissing;
-  }
-  if (S_ISDIR(st.st_mode)) {
-    *err = EISDIR;
-    return Candidate::kNotExecutable;
-  }
-  if (faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) != 0) {
-    *err = errno;
-    return Candidate::kNotExecutable;
-  }
-  return Candidate::kExecutable;
-}
 
 // Async-signal-safe: write(2) only.
 void WriteErrno(int fd, int err) {
@@ -67,45 +48,20 @@ void WriteErrno(int fd, int err) {
 StepStatus ResolveExecutable(const std::string& name, const std::string& path_var,
                              std::string* resolved) {
   if (name.empty()) return StepStatus::Fail(kExitNotFound, "the command is empty");
-  int err = 0;
+  const ExecutableLookup found = FindExecutable(name, path_var);
+  switch (found.kind) {
+    case ExecutableLookup::kFound:
+      *resolved = found.path;
+      return StepStatus::Ok();
+    case ExecutableLookup::kNotExecutable:
+      return StepStatus::Fail(kExitNotExecutable,
+                              "cannot execute " + found.path + ": " + strerror(found.error));
+    case ExecutableLookup::kNotFound:
+      break;
+  }
   if (name.find('/') != std::string::npos) {
-    switch (Check(name, &err)) {
-      case Candidate::kExecutable:
-        *resolved = name;
-        return StepStatus::Ok();
-      case Candidate::kNotExecutable:
-        return StepStatus::Fail(kExitNotExecutable,
-                                "cannot execute " + name + ": " + strerror(err));
-      case Candidate::kMissing:
-        return StepStatus::Fail(kExitNotFound, "command not found: " + name + ": " + strerror(err));
-    }
-  }
-  std::string first_unusable;
-  int unusable_err = 0;
-  size_t start = 0;
-  while (start <= path_var.size()) {
-    size_t end = path_var.find(':', start);
-    if (end == std::string::npos) end = path_var.size();
-    std::string dir = path_var.substr(start, end - start);
-    start = end + 1;
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    switch (Check(candidate, &err)) {
-      case Candidate::kExecutable:
-        *resolved = candidate;
-        return StepStatus::Ok();
-      case Candidate::kNotExecutable:
-        if (first_unusable.empty()) {
-          first_unusable = candidate;
-          unusable_err = err;
-        }
-        break;
-      case Candidate::kMissing:
-        break;
-    }
-  }
-  if (!first_unusable.empty()) {
-    return StepStatus::Fail(kExitNotExecutable,
-                            "cannot execute " + first_unusable + ": " + strerror(unusable_err));
+    return StepStatus::Fail(kExitNotFound,
+                            "command not found: " + name + ": " + strerror(found.error));
   }
   return StepStatus::Fail(kExitNotFound,
                           "command not found: " + name + " (searched PATH=" + path_var + ")");

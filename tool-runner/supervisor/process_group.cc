@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/errno_status.h"
+#include "common/exec_path.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
@@ -108,17 +108,10 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 }  // namespace
 
 std::string ResolveProgram(absl::string_view name, absl::string_view path_env) {
-  if (name.empty() || name.find('/') != absl::string_view::npos) return std::string(name);
-  for (absl::string_view dir : absl::StrSplit(path_env, ':')) {
-    if (dir.empty()) dir = ".";
-    std::string candidate = absl::StrCat(dir, "/", name);
-    struct stat st;
-    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-  }
-  return std::string(name);
+  if (name.find('/') != absl::string_view::npos) return std::string(name);
+  ExecutableLookup found = FindExecutable(std::string_view(name.data(), name.size()),
+                                          std::string_view(path_env.data(), path_env.size()));
+  return found.kind == ExecutableLookup::kFound ? std::move(found.path) : std::string(name);
 }
 
 absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
