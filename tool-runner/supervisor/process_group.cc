@@ -2,22 +2,24 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include <sys/stat.h>
-
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
 #include "common/exec_path.h"
+#include "common/fd_io.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
@@ -28,16 +30,32 @@ struct ChildFailure {
   int stage;  // index into kStages
   int err;
 };
-constexpr const char* kStages[] = {"setpgid", "dup2", "chdir", "exec", "inherit fds",
-                                   "switch to the tool user"};
+constexpr const char* kStages[] = {"setpgid", "dup2",        "chdir",
+                                   "exec",    "inherit fds", "switch to the tool user"};
 enum Stage { kSetpgid = 0, kDup2 = 1, kChdir = 2, kExec = 3, kInherit = 4, kIdentity = 5 };
 constexpr int kLastStage = kIdentity;
 
-[[noreturn]] void FailChild(int error_fd, Stage stage) {
-  ChildFailure failure{stage, errno};
-  (void)!write(error_fd, &failure, sizeof failure);
-  _exit(stage == kExec ? (failure.err == ENOENT ? 127 : 126) : 125);
+// Everything the child reads, laid out by the parent before clone.
+struct ChildArgs {
+  const ProcessSpec* spec;
+  char* const* argv;
+  char* const* envp;
+  int in_fd, out_fd, err_fd;
+  int error_fd;  // write end of the CLOEXEC error pipe
+  int go_fd;     // read end of the pipe the parent releases the child with
+  int* scratch;  // spec.inherit_fds.size() ints
+};
+
+// The child shares the runner's memory, including this thread's errno and
+// TLS: raw system calls, so that nothing of glibc's per-thread state changes
+// while the parent thread runs.
+[[noreturn]] void FailChild(int error_fd, Stage stage, int err) {
+  ChildFailure failure{stage, err};
+  syscall(SYS_write, error_fd, &failure, sizeof failure);
+  syscall(SYS_exit_group, stage == kExec ? (err == ENOENT ? 127 : 126) : 125);
+  __builtin_unreachable();
 }
+[[noreturn]] void FailChild(int error_fd, Stage stage) { FailChild(error_fd, stage, errno); }
 
 // Moves spec.inherit_fds to 3, 4, ... First every descriptor involved goes
 // above the targets (close-on-exec copies), so that no source is overwritten
@@ -60,17 +78,22 @@ int PlaceInheritedFds(const ProcessSpec& spec, int* fds, int error_fd) {
   return error_fd;
 }
 
-// Runs in the child between fork and exec: async-signal-safe calls only.
-[[noreturn]] void ExecChild(const ProcessSpec& spec, char* const* argv, char* const* envp,
-                            int in_fd, int out_fd, int err_fd, int error_fd, int* scratch) {
-  sigset_t empty;
-  sigemptyset(&empty);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    signal(sig, SIG_DFL);
-  }
-  sigprocmask(SIG_SETMASK, &empty, nullptr);
+// Runs in the child between clone and exec, on its own stack, with every
+// signal blocked: async-signal-safe calls only, no allocation.
+int ExecChild(void* raw) {
+  const ChildArgs& a = *static_cast<const ChildArgs*>(raw);
+  const ProcessSpec& spec = *a.spec;
+  int in_fd = a.in_fd, out_fd = a.out_fd, err_fd = a.err_fd, error_fd = a.error_fd;
+  // The parent sets what must be in place before exec (oom_score_adj, the
+  // call's cgroup), then releases us; end of file: it gave up.
+  char go = 0;
+  if (syscall(SYS_read, a.go_fd, &go, 1) != 1) syscall(SYS_exit_group, 125);
 
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  }
   if (spec.new_process_group && setpgid(0, 0) != 0) FailChild(error_fd, kSetpgid);
   if (!spec.inherit_fds.empty()) {
     // The pipe ends for 0, 1 and 2 could sit at 3 or 4 too: lift them first.
@@ -79,7 +102,7 @@ int PlaceInheritedFds(const ProcessSpec& spec, int* fds, int error_fd) {
       if (moved < 0) FailChild(error_fd, kInherit);
       *fd = moved;
     }
-    error_fd = PlaceInheritedFds(spec, scratch, error_fd);
+    error_fd = PlaceInheritedFds(spec, a.scratch, error_fd);
   }
   if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
       dup2(err_fd, STDERR_FILENO) < 0) {
@@ -87,15 +110,56 @@ int PlaceInheritedFds(const ProcessSpec& spec, int* fds, int error_fd) {
   }
   // The parent's pipe ends are close-on-exec; dup2'd copies are not.
   // The tool user from here on: chdir and exec check its permissions.
-  if (int err = BecomeToolInChild(InstalledToolCredentials(), spec.oom_score_adj); err != 0) {
-    errno = err;
-    FailChild(error_fd, kIdentity);
+  if (int err = BecomeToolInChild(InstalledToolCredentials()); err != 0) {
+    FailChild(error_fd, kIdentity, err);
   }
   if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) FailChild(error_fd, kChdir);
-
-  execve(argv[0], argv, envp);
+  sigset_t empty;
+  sigemptyset(&empty);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, _NSIG / 8);
+  syscall(SYS_execve, a.argv[0], a.argv, a.envp);
   FailChild(error_fd, kExec);
 }
+
+// The child's stack: mapped before clone, unmapped once the child has exec'd
+// or exited (it shares our memory until then).
+class ChildStack {
+ public:
+  static constexpr size_t kSize = 256 * 1024;
+  ChildStack() {
+    void* p = mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                   -1, 0);
+    if (p != MAP_FAILED) {
+      base_ = static_cast<char*>(p);
+      mprotect(base_, 4096, PROT_NONE);  // a guard page below
+    }
+  }
+  ~ChildStack() {
+    if (base_ != nullptr) munmap(base_, kSize);
+  }
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+  bool ok() const { return base_ != nullptr; }
+  void* top() const { return base_ + kSize; }
+
+ private:
+  char* base_ = nullptr;
+};
+
+// Blocks every signal on the calling thread for a scope: no handler of the
+// runner may run in the child before it resets the dispositions.
+class ScopedBlockAllSignals {
+ public:
+  ScopedBlockAllSignals() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_);
+  }
+  ~ScopedBlockAllSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+ private:
+  sigset_t old_;
+};
 
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   std::vector<char*> out;
@@ -119,10 +183,12 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
   if (spec.argv[0].find('/') == std::string::npos) {
     return absl::NotFoundError(absl::StrCat("exec ", spec.argv[0], ": not found in PATH"));
   }
-  // Everything the child needs is allocated here, before fork.
+  // Everything the child needs is allocated here, before clone.
   std::vector<char*> argv = CStrings(spec.argv);
   std::vector<char*> envp = CStrings(spec.env);
   std::vector<int> scratch(spec.inherit_fds.size() + 1);
+  ChildStack stack;
+  if (!stack.ok()) return ErrnoStatus("mmap (child stack)");
 
   auto in = MakePipe();
   if (!in.ok()) return in.status();
@@ -132,51 +198,63 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
   if (!err.ok()) return err.status();
   auto error_pipe = MakePipe();
   if (!error_pipe.ok()) return error_pipe.status();
+  auto go = MakePipe();
+  if (!go.ok()) return go.status();
 
-  pid_t pid = fork();
-  if (pid < 0) return ErrnoStatus("fork");
-  if (pid == 0) {
-    ExecChild(spec, argv.data(), envp.data(), in->read.get(), out->write.get(), err->write.get(),
-              error_pipe->write.get(), scratch.data());
-  }
+  ChildArgs args{&spec,
+                 argv.data(),
+                 envp.data(),
+                 in->read.get(),
+                 out->write.get(),
+                 err->write.get(),
+                 error_pipe->write.get(),
+                 go->read.get(),
+                 scratch.data()};
+  ScopedBlockAllSignals blocked;
+  // CLONE_VM: no copy of the runner's page tables, so the spawn costs the
+  // same however large the runner is.
+  const pid_t pid = clone(ExecChild, stack.top(), CLONE_VM | SIGCHLD, &args);
+  if (pid < 0) return ErrnoStatus("clone");
   // Parent. Set the group from this side too so that a signal sent right
   // after we return reaches the group even if the child has not run yet.
   if (spec.new_process_group) setpgid(pid, pid);
+  // The child waits on `go` until this is done, so the tool's first
+  // instruction already runs with it (and so does anything it forks).
+  const bool oom_before_exec =
+      spec.oom_score_adj == 0 || SetChildOomScoreAdj(pid, spec.oom_score_adj) == 0;
   error_pipe->write.reset();
   in->read.reset();
   out->write.reset();
   err->write.reset();
+  go->read.reset();
+  const bool released = WriteAll(go->write.get(), "g", 1);
+  const int release_errno = errno;
+  go->write.reset();
+  if (!released) kill(pid, SIGKILL);
 
   ChildFailure failure{};
-  ssize_t n;
-  do {
-    n = read(error_pipe->read.get(), &failure, sizeof failure);
-  } while (n < 0 && errno == EINTR);
-  if (n == sizeof failure) {
+  const long n = released ? ReadSome(error_pipe->read.get(), &failure, sizeof failure) : -1;
+  if (n != 0) {
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    if (!released) return ErrnoStatus("write (releasing the child)", release_errno);
+    if (n != sizeof failure) return absl::InternalError("the child failed before exec");
     const int stage = failure.stage >= 0 && failure.stage <= kLastStage ? failure.stage : kExec;
-    std::string what = stage == kChdir   ? absl::StrCat("chdir ", spec.cwd)
+    std::string what = stage == kChdir  ? absl::StrCat("chdir ", spec.cwd)
                        : stage == kExec ? absl::StrCat("exec ", spec.argv[0])
-                                         : kStages[stage];
+                                        : kStages[stage];
     return ErrnoStatus(what, failure.err);
+  }
+  if (!oom_before_exec) {
+    // A runner that is neither root nor able to raise CAP_SETUID cannot open
+    // the /proc files of a child that shares its non-dumpable memory; after
+    // exec the tool is dumpable and its files are ours.
+    SetExecdChildOomScoreAdj(pid, spec.oom_score_adj);
   }
 
   for (int fd : {in->write.get(), out->read.get(), err->read.get()}) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  }
-  if (spec.oom_score_adj != 0 && !InstalledToolCredentials().separate) {
-    // A non-dumpable runner's child cannot open its own /proc files before
-    // exec (they belong to root until exec makes it dumpable), so the write
-    // in the child fails there; once it has exec'd, its /proc entry is ours
-    // again. (A child of separate credentials wrote it itself.)
-    const std::string path = absl::StrCat("/proc/", pid, "/oom_score_adj");
-    if (int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC); fd >= 0) {
-      const std::string value = absl::StrCat(spec.oom_score_adj);
-      (void)!write(fd, value.data(), value.size());
-      close(fd);
-    }
   }
   SpawnedProcess proc;
   proc.pid = pid;

@@ -34,7 +34,10 @@ struct SpawnedProcess {
   UniqueFd stderr_fd;
 };
 
-// fork + exec. Returns once the child has exec'd; a failure before exec
+// clone(CLONE_VM) + exec: no copy of the runner's page tables, so the caller
+// waits only for the child's few set-up steps. The child waits until the
+// parent has set its oom_score_adj, so the tool runs with it from its first
+// instruction. Returns once the child has exec'd; a failure before exec
 // (chdir, exec) comes back as an error status naming the step and errno, and
 // that child is already reaped. The caller must reap a successful child.
 // SIGCHLD should be blocked in the caller; the child starts with an empty

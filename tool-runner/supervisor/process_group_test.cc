@@ -51,13 +51,26 @@ TEST(ProcessGroupTest, RunsInOwnGroupWithGivenEnvAndCwd) {
   EXPECT_EQ(std::stoi(out.substr(9)), p->pid) << "the command leads its own group";
 }
 
-TEST(ProcessGroupTest, SetsOomScoreAdj) {
+std::string OwnOomScoreAdj() {
+  FILE* f = fopen("/proc/self/oom_score_adj", "r");
+  char buf[16] = {};
+  if (f != nullptr) {
+    EXPECT_NE(fgets(buf, sizeof buf, f), nullptr);
+    fclose(f);
+  }
+  return buf;
+}
+
+// cat reads its value with its first steps: the value was there before exec.
+TEST(ProcessGroupTest, SetsOomScoreAdjBeforeExecAndLeavesTheParentsAlone) {
+  const std::string own = OwnOomScoreAdj();
   ProcessSpec spec;
   spec.argv = {"/bin/cat", "/proc/self/oom_score_adj"};
   auto p = SpawnProcess(spec);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(ReadAll(p->stdout_fd.get()), "1000\n");
   Reap(p->pid);
+  EXPECT_EQ(OwnOomScoreAdj(), own);
 }
 
 TEST(ProcessGroupTest, SetsOomScoreAdjFromANonDumpableParent) {
@@ -68,9 +81,12 @@ TEST(ProcessGroupTest, SetsOomScoreAdjFromANonDumpableParent) {
     prctl(PR_SET_DUMPABLE, 0);
     if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(3);
     ProcessSpec spec;
-    spec.argv = {"/bin/sh", "-c", "sleep 0.2; cat /proc/self/oom_score_adj"};
+    // Such a runner can set it only after exec, before SpawnProcess returns:
+    // the tool reads it once we write to its stdin.
+    spec.argv = {"/bin/sh", "-c", "read go; cat /proc/self/oom_score_adj"};
     auto p = SpawnProcess(spec);
     if (!p.ok()) _exit(4);
+    if (write(p->stdin_fd.get(), "go\n", 3) != 3) _exit(6);
     std::string out = ReadAll(p->stdout_fd.get());
     _exit(out == "1000\n" ? 0 : 5);
   }
@@ -97,7 +113,11 @@ TEST(ProcessGroupTest, ReportsMissingProgramAndBadCwd) {
   char path[] = "/tmp/sagewai-noexec-XXXXXX";
   int fd = mkstemp(path);
   ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, "\x7f" "ELFgarbage", 11), 11);
+  ASSERT_EQ(write(fd,
+                  "\x7f"
+                  "ELFgarbage",
+                  11),
+            11);
   close(fd);
   spec.argv = {path};
   spec.cwd = "";
@@ -123,8 +143,10 @@ TEST(ProcessGroupTest, SignalTreeReachesChildrenThatLeftTheGroup) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     ssize_t n = read(p->stdout_fd.get(), buf, sizeof buf);
-    if (n > 0) line.append(buf, n);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (n > 0)
+      line.append(buf, n);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   const pid_t escaped = std::stoi(line);
   for (int i = 0; i < 2500 && getpgid(escaped) == p->pid; ++i) {

@@ -2,13 +2,14 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -62,20 +63,14 @@ int RaiseEffective(uint64_t mask, bool raise) {
   return SetThreadCaps(caps);
 }
 
-int WriteOomScoreAdj(int value) {
-  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+// /proc/PID/oom_score_adj of `pid`, written with one write(2).
+int WriteOomScoreAdj(pid_t pid, int value) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/oom_score_adj", static_cast<int>(pid));
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return errno;
   char buf[16];
-  int n = 0;
-  unsigned v = value < 0 ? static_cast<unsigned>(-value) : static_cast<unsigned>(value);
-  char digits[12];
-  int d = 0;
-  do {
-    digits[d++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v > 0 && d < 11);
-  if (value < 0) buf[n++] = '-';
-  while (d > 0) buf[n++] = digits[--d];
+  const int n = snprintf(buf, sizeof buf, "%d", value);
   const int err = write(fd, buf, n) == n ? 0 : errno;
   close(fd);
   return err;
@@ -131,15 +126,7 @@ const RunnerIdentity& InstalledRunnerIdentity() {
   return g_identity != nullptr ? *g_identity : *none;
 }
 
-int BecomeToolInChild(const ToolCredentials& creds, int oom_score_adj) {
-  if (oom_score_adj != 0) {
-    // A non-dumpable process's /proc files belong to root. Dumpable for a
-    // moment under the runner's own uid (nobody else can reach it), and the
-    // uid change below makes it non-dumpable again until exec.
-    if (creds.separate) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    const int err = WriteOomScoreAdj(oom_score_adj);
-    if (creds.separate && err != 0) return err;
-  }
+int BecomeToolInChild(const ToolCredentials& creds) {
   if (!creds.separate) return 0;
   CapSets raised;
   raised.permitted = raised.effective = kSetUid | kSetGid;
@@ -147,7 +134,9 @@ int BecomeToolInChild(const ToolCredentials& creds, int oom_score_adj) {
   if (syscall(SYS_setgroups, creds.ngroups, creds.groups) != 0) return errno;
   if (syscall(SYS_setresgid, creds.gid, creds.gid, creds.gid) != 0) return errno;
   if (syscall(SYS_setresuid, creds.uid, creds.uid, creds.uid) != 0) return errno;
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // No PR_SET_DUMPABLE here: the memory may be the runner's. The uid change
+  // already sets it to the system's default for non-dumpable processes, and
+  // exec decides afresh.
   if (int err = SetThreadCaps(CapSets()); err != 0) return err;
   uid_t r, e, s;
   if (syscall(SYS_getresuid, &r, &e, &s) != 0 || r != creds.uid || e != creds.uid ||
@@ -155,6 +144,32 @@ int BecomeToolInChild(const ToolCredentials& creds, int oom_score_adj) {
     return EPERM;
   }
   return 0;
+}
+
+int SetChildOomScoreAdj(pid_t pid, int value) {
+  const int err = WriteOomScoreAdj(pid, value);
+  const ToolCredentials& creds = g_creds;
+  if (err != EACCES || !creds.separate) return err;
+  if (int raise_err = RaiseEffective(kSetUid, true); raise_err != 0) return raise_err;
+  const uid_t fsuid = static_cast<uid_t>(syscall(SYS_setfsuid, static_cast<uid_t>(-1)));
+  syscall(SYS_setfsuid, 0);
+  const int result = static_cast<uid_t>(syscall(SYS_setfsuid, static_cast<uid_t>(-1))) == 0
+                         ? WriteOomScoreAdj(pid, value)
+                         : EPERM;
+  syscall(SYS_setfsuid, fsuid);
+  // A thread that could not go back must not go on opening files as root.
+  if (static_cast<uid_t>(syscall(SYS_setfsuid, static_cast<uid_t>(-1))) != fsuid) abort();
+  RaiseEffective(kSetUid, false);
+  return result;
+}
+
+int SetExecdChildOomScoreAdj(pid_t pid, int value) {
+  int err = EACCES;
+  for (int tries = 0; tries < 1000 && err == EACCES; ++tries) {
+    err = WriteOomScoreAdj(pid, value);
+    if (err == EACCES) sched_yield();
+  }
+  return err;
 }
 
 int SignalTool(pid_t pid, int sig) {

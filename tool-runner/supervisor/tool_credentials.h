@@ -42,12 +42,23 @@ const ToolCredentials& InstalledToolCredentials();
 // The identity it was given (GetInfo reports it).
 const RunnerIdentity& InstalledRunnerIdentity();
 
-// Between fork and exec (async-signal-safe, no allocation): writes
-// `oom_score_adj` for this process, then becomes the tool user with every
-// capability set empty. Returns 0 or the errno of the step that failed; with
-// credentials that are not separate it only writes oom_score_adj (which may
-// fail in a non-dumpable process: the parent sets it again after exec).
-int BecomeToolInChild(const ToolCredentials& creds, int oom_score_adj);
+// Between clone and exec (async-signal-safe, no allocation, raw system calls:
+// the child may share the runner's memory): becomes the tool user with every
+// capability set empty. Returns 0 or the errno of the step that failed; a
+// no-op with credentials that are not separate.
+int BecomeToolInChild(const ToolCredentials& creds);
+
+// Writes /proc/PID/oom_score_adj of a child that has not exec'd yet. Such a
+// child shares the runner's non-dumpable memory, so its /proc files belong to
+// root: with separate credentials the calling thread opens the file with
+// fsuid 0 (CAP_SETUID) for that call only. Returns 0 or an errno (EACCES: a
+// runner that is neither root nor separate cannot do it before exec).
+int SetChildOomScoreAdj(pid_t pid, int value);
+
+// The same for a child that has just exec'd, as its owner: the new image
+// becomes dumpable a moment after exec closed the error pipe, so an EACCES
+// is retried a bounded number of times.
+int SetExecdChildOomScoreAdj(pid_t pid, int value);
 
 // kill(2) as the tools' owner: `pid` may be a negative process group. With
 // separate credentials the calling thread takes the tool uid as its
