@@ -12,8 +12,6 @@
 namespace sagewai::code_eval {
 namespace {
 
-constexpr auto kSpareRefillDelay = std::chrono::milliseconds(100);
-
 int64_t UnixMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -28,117 +26,7 @@ std::string RandomId() {
   return absl::StrFormat("ctx-%012x", bits & 0xffffffffffffULL);
 }
 
-std::string PathOf(const std::vector<std::string>& env) {
-  for (const std::string& entry : env) {
-    if (entry.rfind("PATH=", 0) == 0) return entry.substr(5);
-  }
-  return "/usr/local/bin:/usr/bin:/bin";
-}
-
-const char* StateName(const std::shared_ptr<Interpreter>& interpreter) {
-  if (interpreter == nullptr) return "dead";
-  switch (interpreter->state()) {
-    case Interpreter::State::kIdle:
-      return "idle";
-    case Interpreter::State::kStarting:
-    case Interpreter::State::kBusy:
-      return "busy";
-    case Interpreter::State::kDead:
-      return "dead";
-  }
-  return "dead";
-}
-
-// Closes a one-shot interpreter once its eval is over.
-class OneShotSink : public EvalSink {
- public:
-  OneShotSink(std::weak_ptr<Interpreter> interpreter, std::shared_ptr<EvalSink> inner,
-              std::chrono::milliseconds exit_grace)
-      : interpreter_(std::move(interpreter)), inner_(std::move(inner)), exit_grace_(exit_grace) {}
-  bool OnOutput(OutputStream stream, absl::string_view data) override {
-    return inner_->OnOutput(stream, data);
-  }
-  void OnDisplay(v1::DisplayOutput output) override { inner_->OnDisplay(std::move(output)); }
-  void OnResult(v1::EvalResult result) override {
-    if (auto interpreter = interpreter_.lock()) interpreter->Close(exit_grace_);
-    inner_->OnResult(std::move(result));
-  }
-  void OnFailed(const absl::Status& status) override {
-    if (auto interpreter = interpreter_.lock()) interpreter->Close(exit_grace_);
-    inner_->OnFailed(status);
-  }
-
- private:
-  std::weak_ptr<Interpreter> interpreter_;
-  std::shared_ptr<EvalSink> inner_;
-  std::chrono::milliseconds exit_grace_;
-};
-
 }  // namespace
-
-struct CodeEvalManager::Context {
-  std::string id;
-  InterpreterSetup setup;
-  std::shared_ptr<Interpreter> interpreter;  // null when it could not start
-  uint64_t generation = 0;
-  std::string death;  // why the last interpreter is gone
-  // Run once the current interpreter is ready (or failed to start).
-  std::vector<std::function<void(absl::Status)>> waiters;
-  int64_t created_ms = 0;
-  int64_t last_used_ms = 0;
-  EventLoop::TimerId idle_timer = 0;
-};
-
-// Keeps the context's bookkeeping (last use, idle timer) in step with its evals.
-class CodeEvalManager::ContextSink : public EvalSink {
- public:
-  ContextSink(CodeEvalManager* manager, std::string id, uint64_t generation,
-              std::shared_ptr<EvalSink> inner)
-      : manager_(manager),
-        alive_(manager->alive_),
-        id_(std::move(id)),
-        generation_(generation),
-        inner_(std::move(inner)) {}
-  bool OnOutput(OutputStream stream, absl::string_view data) override {
-    return inner_->OnOutput(stream, data);
-  }
-  void OnDisplay(v1::DisplayOutput output) override { inner_->OnDisplay(std::move(output)); }
-  void OnResult(v1::EvalResult result) override {
-    result.set_context_id(id_);
-    if (!alive_.expired()) manager_->AfterEval(id_, generation_);
-    inner_->OnResult(std::move(result));
-  }
-  void OnFailed(const absl::Status& status) override {
-    if (!alive_.expired()) manager_->AfterEval(id_, generation_);
-    inner_->OnFailed(status);
-  }
-
- private:
-  CodeEvalManager* manager_;
-  std::weak_ptr<int> alive_;
-  std::string id_;
-  uint64_t generation_;
-  std::shared_ptr<EvalSink> inner_;
-};
-
-// -------------------------------------------------------------- EvalControl
-
-void EvalControl::Cancel() {
-  cancelled_ = true;
-  loop_.Post([self = shared_from_this()] {
-    std::shared_ptr<Interpreter> interpreter = self->interpreter_.lock();
-    if (interpreter != nullptr && interpreter->current_seq() == self->seq_) interpreter->Cancel();
-  });
-}
-
-void EvalControl::ResumeOutput() {
-  loop_.Post([self = shared_from_this()] {
-    std::shared_ptr<Interpreter> interpreter = self->interpreter_.lock();
-    if (interpreter != nullptr && interpreter->current_seq() == self->seq_) {
-      interpreter->ResumeOutput();
-    }
-  });
-}
 
 // ---------------------------------------------------------- CodeEvalManager
 
@@ -157,11 +45,7 @@ CodeEvalManager::~CodeEvalManager() {
       }
     }
     contexts_.clear();
-    for (Spare& spare : spares_) {
-      if (spare.idle_timer != 0) loop_.CancelTimer(spare.idle_timer);
-      spare.interpreter->Kill("was killed: the runner is stopping");
-    }
-    spares_.clear();
+    spares_.Shutdown("was killed: the runner is stopping");
     alive_.reset();
     done.set_value();
   };
@@ -206,27 +90,6 @@ void CodeEvalManager::Erase(const std::string& id) {
   contexts_.erase(it);
   --count_;
 }
-
-absl::StatusOr<InterpreterSpec> CodeEvalManager::MakeSpec(const InterpreterSetup& setup) const {
-  const std::string path = PathOf(setup.env);
-  const std::string program = FindInterpreter(setup.language, path);
-  if (program.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("this sandbox has no ", LanguageName(setup.language), " interpreter (no ",
-                     ProgramName(setup.language), " on PATH=", path,
-                     "): install it in the image, or pick another language"));
-  }
-  InterpreterSpec spec;
-  spec.language = setup.language;
-  spec.argv = DriverArgv(setup.language, program);
-  spec.env = setup.env;
-  spec.cwd = setup.cwd;
-  spec.start_timeout = options_.start_timeout;
-  spec.interrupt_grace = options_.interrupt_grace;
-  spec.max_display_bytes = options_.max_display_bytes;
-  return spec;
-}
-
 absl::Status CodeEvalManager::StartInterpreter(Context& context) {
   context.generation = next_generation_++;
   context.interpreter.reset();
@@ -236,7 +99,7 @@ absl::Status CodeEvalManager::StartInterpreter(Context& context) {
   Interpreter::ExitCallback on_exit = [this, alive, id, generation](const std::string& why) {
     if (!alive.expired()) OnExit(id, generation, why);
   };
-  if (std::shared_ptr<Interpreter> spare = TakeSpare(context.setup)) {
+  if (std::shared_ptr<Interpreter> spare = spares_.Take(context.setup)) {
     spare->set_on_exit(std::move(on_exit));
     context.interpreter = std::move(spare);
     // Ready already: answer the waiters the caller is about to add.
@@ -245,7 +108,7 @@ absl::Status CodeEvalManager::StartInterpreter(Context& context) {
     });
     return absl::OkStatus();
   }
-  absl::StatusOr<InterpreterSpec> spec = MakeSpec(context.setup);
+  absl::StatusOr<InterpreterSpec> spec = MakeInterpreterSpec(context.setup, options_);
   if (!spec.ok()) {
     context.death = "is not installed";
     return spec.status();
@@ -261,82 +124,8 @@ absl::Status CodeEvalManager::StartInterpreter(Context& context) {
     return started.status();
   }
   context.interpreter = std::move(*started);
-  StartSpare(context.setup);
+  spares_.Start(context.setup);
   return absl::OkStatus();
-}
-
-// ------------------------------------------------------------------ spares
-
-std::string CodeEvalManager::SpareKey(const InterpreterSetup& setup) {
-  std::string key = absl::StrCat(LanguageName(setup.language), std::string(1, '\0'), setup.cwd);
-  for (const std::string& entry : setup.env) absl::StrAppend(&key, std::string(1, '\0'), entry);
-  return key;
-}
-
-std::shared_ptr<Interpreter> CodeEvalManager::TakeSpare(const InterpreterSetup& setup) {
-  if (options_.max_spares == 0) return nullptr;
-  const std::string key = SpareKey(setup);
-  for (auto it = spares_.begin(); it != spares_.end(); ++it) {
-    if (it->key != key) continue;
-    if (it->interpreter->state() != Interpreter::State::kIdle) return nullptr;  // still starting
-    std::shared_ptr<Interpreter> taken = std::move(it->interpreter);
-    if (it->idle_timer != 0) loop_.CancelTimer(it->idle_timer);
-    spares_.erase(it);
-    taken->set_on_exit(nullptr);
-    // The replacement starts a moment later: its fork and start-up would
-    // slow down the eval this spare is taken for.
-    std::weak_ptr<int> alive = alive_;
-    loop_.AddTimer(kSpareRefillDelay, [this, alive, setup] {
-      if (!alive.expired()) StartSpare(setup);
-    });
-    return taken;
-  }
-  return nullptr;
-}
-
-void CodeEvalManager::StartSpare(const InterpreterSetup& setup) {
-  const std::string key = SpareKey(setup);
-  if (spares_.size() >= options_.max_spares) return;
-  for (const Spare& spare : spares_) {
-    if (spare.key == key) return;
-  }
-  absl::StatusOr<InterpreterSpec> spec = MakeSpec(setup);
-  if (!spec.ok()) return;
-  std::weak_ptr<int> alive = alive_;
-  auto forget = [this, alive, key](Interpreter* which) {
-    if (alive.expired()) return;
-    for (auto it = spares_.begin(); it != spares_.end(); ++it) {
-      if (it->key == key && it->interpreter.get() == which) {
-        if (it->idle_timer != 0) loop_.CancelTimer(it->idle_timer);
-        spares_.erase(it);
-        return;
-      }
-    }
-  };
-  auto self = std::make_shared<Interpreter*>(nullptr);
-  auto started = Interpreter::Start(
-      supervisor_, *std::move(spec),
-      [forget, self](absl::Status status) {
-        if (!status.ok()) forget(*self);
-      },
-      [forget, self](const std::string&) { forget(*self); });
-  if (!started.ok()) return;
-  *self = started->get();
-  Spare spare{key, std::move(*started), 0};
-  if (options_.idle_timeout.count() > 0) {
-    spare.idle_timer = loop_.AddTimer(options_.idle_timeout, [this, alive, key, which = *self] {
-      if (alive.expired()) return;
-      for (auto it = spares_.begin(); it != spares_.end(); ++it) {
-        if (it->key == key && it->interpreter.get() == which) {
-          it->idle_timer = 0;
-          it->interpreter->Kill("was killed: the spare interpreter was not needed");
-          spares_.erase(it);
-          return;
-        }
-      }
-    });
-  }
-  spares_.push_back(std::move(spare));
 }
 
 void CodeEvalManager::OnReady(const std::string& id, uint64_t generation, absl::Status status) {
@@ -408,6 +197,20 @@ void CodeEvalManager::AfterEval(const std::string& id, uint64_t generation) {
   if (it == contexts_.end() || it->second->generation != generation) return;
   Touch(*it->second);
   ArmIdleTimer(*it->second);
+}
+
+const char* CodeEvalManager::StateName(const std::shared_ptr<Interpreter>& interpreter) {
+  if (interpreter == nullptr) return "dead";
+  switch (interpreter->state()) {
+    case Interpreter::State::kIdle:
+      return "idle";
+    case Interpreter::State::kStarting:
+    case Interpreter::State::kBusy:
+      return "busy";
+    case Interpreter::State::kDead:
+      return "dead";
+  }
+  return "dead";
 }
 
 sandbox::v1::Context CodeEvalManager::Describe(const Context& context) const {
@@ -541,131 +344,6 @@ void CodeEvalManager::List(std::function<void(std::vector<sandbox::v1::Context>)
     done(std::move(out));
   };
   if (!Post(std::move(task))) done({});
-}
-
-std::shared_ptr<EvalControl> CodeEvalManager::Eval(EvalRequest request,
-                                                   std::shared_ptr<EvalSink> sink) {
-  std::shared_ptr<EvalControl> control(new EvalControl(loop_));
-  auto task = [this, request = std::move(request), sink, control]() mutable {
-    if (control->cancelled_) {
-      sink->OnFailed(absl::CancelledError("the eval was cancelled before it started"));
-    } else if (request.context_id.empty()) {
-      EvalOneShot(std::move(request), std::move(sink), std::move(control));
-    } else {
-      EvalInContext(std::move(request), std::move(sink), std::move(control));
-    }
-  };
-  if (!Post(std::move(task)))
-    sink->OnFailed(absl::UnavailableError("the tool-runner is shutting down"));
-  return control;
-}
-
-void CodeEvalManager::EvalInContext(EvalRequest request, std::shared_ptr<EvalSink> sink,
-                                    std::shared_ptr<EvalControl> control) {
-  const std::string id = request.context_id;
-  auto it = contexts_.find(id);
-  if (it == contexts_.end() && request.create_missing) {
-    if (absl::Status cap = CheckCap(); !cap.ok()) {
-      sink->OnFailed(cap);
-      return;
-    }
-    Context* context = NewContext(id, request.setup);
-    if (absl::Status started = StartInterpreter(*context); !started.ok()) {
-      Erase(id);
-      sink->OnFailed(started);
-      return;
-    }
-    request.create_missing = false;
-    const uint64_t generation = context->generation;
-    context->waiters.push_back([this, id, generation, request = std::move(request), sink,
-                                control](absl::Status status) mutable {
-      if (!status.ok()) {
-        if (IsCurrent(id, generation)) Erase(id);
-        sink->OnFailed(status);
-      } else if (control->cancelled_) {
-        sink->OnFailed(absl::CancelledError("the eval was cancelled before it started"));
-      } else {
-        EvalInContext(std::move(request), std::move(sink), std::move(control));
-      }
-    });
-    return;
-  }
-  if (it == contexts_.end()) {
-    sink->OnFailed(absl::NotFoundError(absl::StrCat(
-        "no context \"", id,
-        "\": it was deleted, reclaimed after being idle, or never created; create one with "
-        "CreateContext")));
-    return;
-  }
-  Context& context = *it->second;
-  const std::string state = StateName(context.interpreter);
-  if (state == "dead") {
-    sink->OnFailed(absl::FailedPreconditionError(absl::StrCat(
-        "context ", id, " is dead: the ", LanguageName(context.setup.language), " interpreter ",
-        context.interpreter != nullptr && !context.interpreter->death().empty()
-            ? context.interpreter->death()
-            : context.death,
-        "; restart it (RestartContext) or delete it")));
-    return;
-  }
-  if (state == "busy") {
-    sink->OnFailed(absl::FailedPreconditionError(absl::StrCat(
-        "context busy: ", id,
-        " is running another eval (one at a time per context); wait for it, cancel it, or use "
-        "another context")));
-    return;
-  }
-  if (context.idle_timer != 0) loop_.CancelTimer(context.idle_timer);
-  context.idle_timer = 0;
-  Touch(context);
-  control->interpreter_ = context.interpreter;
-  auto wrapped = std::make_shared<ContextSink>(this, id, context.generation, std::move(sink));
-  context.interpreter->Eval(request.code, request.timeout, std::move(wrapped));
-  control->seq_ = context.interpreter->current_seq();
-}
-
-void CodeEvalManager::EvalOneShot(EvalRequest request, std::shared_ptr<EvalSink> sink,
-                                  std::shared_ptr<EvalControl> control) {
-  const std::chrono::milliseconds exit_grace = options_.exit_grace;
-  if (std::shared_ptr<Interpreter> spare = TakeSpare(request.setup)) {
-    control->interpreter_ = spare;
-    spare->Eval(request.code, request.timeout,
-                std::make_shared<OneShotSink>(spare, std::move(sink), exit_grace));
-    control->seq_ = spare->current_seq();
-    return;
-  }
-  absl::StatusOr<InterpreterSpec> spec = MakeSpec(request.setup);
-  if (!spec.ok()) {
-    sink->OnFailed(spec.status());
-    return;
-  }
-  auto self = std::make_shared<std::weak_ptr<Interpreter>>();
-  auto started = Interpreter::Start(
-      supervisor_, *std::move(spec),
-      [self, sink, control, exit_grace, code = std::move(request.code),
-       timeout = request.timeout](absl::Status status) {
-        std::shared_ptr<Interpreter> interpreter = self->lock();
-        if (!status.ok() || interpreter == nullptr) {
-          sink->OnFailed(status.ok() ? absl::InternalError("the interpreter vanished") : status);
-          return;
-        }
-        if (control->cancelled_) {
-          interpreter->Close(exit_grace);
-          sink->OnFailed(absl::CancelledError("the eval was cancelled before it started"));
-          return;
-        }
-        control->interpreter_ = interpreter;
-        interpreter->Eval(code, timeout,
-                          std::make_shared<OneShotSink>(interpreter, sink, exit_grace));
-        control->seq_ = interpreter->current_seq();
-      },
-      nullptr);
-  if (!started.ok()) {
-    sink->OnFailed(started.status());
-    return;
-  }
-  *self = *started;
-  StartSpare(request.setup);
 }
 
 }  // namespace sagewai::code_eval

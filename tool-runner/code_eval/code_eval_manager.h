@@ -27,31 +27,11 @@
 #include "sagewai/sandbox/v1/sandbox.pb.h"
 #include "tool-runner/code_eval/code_eval_interpreter.h"
 #include "tool-runner/code_eval/code_eval_language.h"
+#include "tool-runner/code_eval/code_eval_setup.h"
+#include "tool-runner/code_eval/code_eval_spare_pool.h"
 #include "tool-runner/supervisor/supervisor.h"
 
 namespace sagewai::code_eval {
-
-struct CodeEvalOptions {
-  uint32_t max_contexts = 16;
-  // Contexts unused this long are deleted; 0: never.
-  std::chrono::milliseconds idle_timeout{30 * 60 * 1000};
-  std::chrono::milliseconds interrupt_grace{1000};
-  std::chrono::milliseconds start_timeout{30000};
-  // How long a one-shot interpreter may take to exit once its eval is done.
-  std::chrono::milliseconds exit_grace{1000};
-  size_t max_display_bytes = 32 << 20;
-  // Interpreters kept started and ready, one per distinct set-up (language,
-  // cwd, env) recently used, so that the next context or one-shot eval with
-  // that set-up starts at once. 0: none.
-  size_t max_spares = 2;
-};
-
-// What an interpreter starts with.
-struct InterpreterSetup {
-  Language language = Language::kPython;
-  std::string cwd;               // absolute
-  std::vector<std::string> env;  // complete, "NAME=value"
-};
 
 // Steers one eval from any thread.
 class EvalControl : public std::enable_shared_from_this<EvalControl> {
@@ -109,29 +89,26 @@ class CodeEvalManager {
   size_t size() const { return count_.load(); }
 
  private:
-  struct Context;
-  class ContextSink;
-
-  struct Spare {
-    std::string key;
-    std::shared_ptr<Interpreter> interpreter;
+  struct Context {
+    std::string id;
+    InterpreterSetup setup;
+    std::shared_ptr<Interpreter> interpreter;  // null when it could not start
+    uint64_t generation = 0;
+    std::string death;  // why the last interpreter is gone
+    // Run once the current interpreter is ready (or failed to start).
+    std::vector<std::function<void(absl::Status)>> waiters;
+    int64_t created_ms = 0;
+    int64_t last_used_ms = 0;
     EventLoop::TimerId idle_timer = 0;
   };
+  class ContextSink;
 
+  // The registry (code_eval_manager.cc).
   bool Post(std::function<void()> fn);
-  absl::StatusOr<InterpreterSpec> MakeSpec(const InterpreterSetup& setup) const;
   absl::Status StartInterpreter(Context& context);
-  static std::string SpareKey(const InterpreterSetup& setup);
-  // A ready interpreter for `setup` (then a replacement is started), or null.
-  std::shared_ptr<Interpreter> TakeSpare(const InterpreterSetup& setup);
-  void StartSpare(const InterpreterSetup& setup);
   Context* NewContext(std::string id, InterpreterSetup setup);
   void OnReady(const std::string& id, uint64_t generation, absl::Status status);
   void OnExit(const std::string& id, uint64_t generation, const std::string& why);
-  void EvalInContext(EvalRequest request, std::shared_ptr<EvalSink> sink,
-                     std::shared_ptr<EvalControl> control);
-  void EvalOneShot(EvalRequest request, std::shared_ptr<EvalSink> sink,
-                   std::shared_ptr<EvalControl> control);
   void AfterEval(const std::string& id, uint64_t generation);
   void OnIdle(const std::string& id);
   void Touch(Context& context);
@@ -142,6 +119,14 @@ class CodeEvalManager {
   void Erase(const std::string& id);
   absl::Status CheckCap() const;
   sandbox::v1::Context Describe(const Context& context) const;
+  // "idle", "busy" or "dead".
+  static const char* StateName(const std::shared_ptr<Interpreter>& interpreter);
+
+  // Evals (code_eval_manager_eval.cc).
+  void EvalInContext(EvalRequest request, std::shared_ptr<EvalSink> sink,
+                     std::shared_ptr<EvalControl> control);
+  void EvalOneShot(EvalRequest request, std::shared_ptr<EvalSink> sink,
+                   std::shared_ptr<EvalControl> control);
 
   Supervisor& supervisor_;
   EventLoop& loop_;
@@ -151,7 +136,7 @@ class CodeEvalManager {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   // Loop thread only.
   std::map<std::string, std::unique_ptr<Context>> contexts_;
-  std::vector<Spare> spares_;
+  SparePool spares_{supervisor_, options_};
   uint64_t next_generation_ = 1;
 };
 
