@@ -1,6 +1,7 @@
 #include "tool-runner/fs/fs_glob.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -9,8 +10,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_split.h"
-#include "tool-runner/fs/fs_ops.h"
 #include "common/fs_path.h"
+#include "tool-runner/fs/fs_ops.h"
 
 namespace sagewai::fs {
 namespace {
@@ -21,36 +22,54 @@ namespace v1 = ::sagewai::sandbox::v1;
 // "/**" must not walk a whole disk.
 constexpr uint64_t kMaxVisited = 1000000;
 
-// Parses the class at p[start] == '['. False when it is not closed (then
-// the '[' is an ordinary character).
-bool MatchClass(absl::string_view p, size_t start, unsigned char c, size_t* next, bool* matched) {
-  size_t i = start + 1;
-  bool negate = false;
-  if (i < p.size() && (p[i] == '!' || p[i] == '^')) {
-    negate = true;
-    ++i;
+// Where the class opening at p[open] == '[' closes (the index of its ']'),
+// or npos when it does not: after an optional '!' or '^', a first ']' is a
+// member, and '\' escapes the next character.
+size_t ClassEnd(absl::string_view p, size_t open) {
+  size_t i = open + 1;
+  if (i < p.size() && (p[i] == '!' || p[i] == '^')) ++i;
+  for (bool first = true; i < p.size(); ++i, first = false) {
+    if (p[i] == ']' && !first) return i;
+    if (p[i] == '\\') ++i;
   }
-  bool hit = false;
-  bool first = true;
-  while (i < p.size()) {
-    unsigned char lo = static_cast<unsigned char>(p[i]);
-    if (lo == ']' && !first) {
-      *next = i + 1;
-      *matched = hit != negate;
-      return true;
+  return absl::string_view::npos;
+}
+
+// `segment` in fnmatch(3)'s syntax with this module's meaning: an unclosed
+// '[' and a '[' inside a class are literal (fnmatch would start a POSIX
+// "[:alpha:]" there), "[^" negates whatever POSIXLY_CORRECT says, and a
+// trailing '\' is literal.
+std::string FnmatchPattern(absl::string_view segment) {
+  std::string out;
+  out.reserve(segment.size() + 4);
+  for (size_t i = 0; i < segment.size(); ++i) {
+    const char c = segment[i];
+    if (c == '\\') {
+      out += '\\';
+      out += i + 1 < segment.size() ? segment[++i] : '\\';
+      continue;
     }
-    first = false;
-    if (lo == '\\' && i + 1 < p.size()) lo = static_cast<unsigned char>(p[++i]);
-    ++i;
-    unsigned char hi = lo;
-    if (i + 1 < p.size() && p[i] == '-' && p[i + 1] != ']') {
-      hi = static_cast<unsigned char>(p[i + 1]);
-      i += 2;
-      if (hi == '\\' && i < p.size()) hi = static_cast<unsigned char>(p[i++]);
+    const size_t end = c == '[' ? ClassEnd(segment, i) : absl::string_view::npos;
+    if (end == absl::string_view::npos) {
+      if (c == '[') out += '\\';
+      out += c;
+      continue;
     }
-    if (c >= lo && c <= hi) hit = true;
+    out += '[';
+    size_t j = i + 1;
+    if (segment[j] == '!' || segment[j] == '^') {
+      out += '!';
+      ++j;
+    }
+    for (; j < end; ++j) {
+      if (segment[j] == '[') out += '\\';
+      out += segment[j];
+      if (segment[j] == '\\') out += segment[++j];
+    }
+    out += ']';
+    i = end;
   }
-  return false;
+  return out;
 }
 
 bool HasMeta(absl::string_view segment) {
@@ -163,50 +182,10 @@ class Walker {
 
 }  // namespace
 
-bool MatchSegment(absl::string_view p, absl::string_view n) {
-  if (!n.empty() && n[0] == '.') {
-    const bool literal_dot =
-        (!p.empty() && p[0] == '.') || (p.size() > 1 && p[0] == '\\' && p[1] == '.');
-    if (!literal_dot) return false;
-  }
-  size_t pi = 0, ni = 0;
-  size_t star_p = absl::string_view::npos, star_n = 0;
-  while (ni < n.size()) {
-    bool step = false;
-    if (pi < p.size()) {
-      const char pc = p[pi];
-      if (pc == '*') {
-        star_p = ++pi;
-        star_n = ni;
-        continue;
-      }
-      size_t next = 0;
-      bool matched = false;
-      if (pc == '?') {
-        step = true;
-        next = pi + 1;
-      } else if (pc == '[' &&
-                 MatchClass(p, pi, static_cast<unsigned char>(n[ni]), &next, &matched)) {
-        step = matched;
-      } else if (pc == '\\' && pi + 1 < p.size()) {
-        step = p[pi + 1] == n[ni];
-        next = pi + 2;
-      } else {
-        step = pc == n[ni];
-        next = pi + 1;
-      }
-      if (step) {
-        pi = next;
-        ++ni;
-        continue;
-      }
-    }
-    if (star_p == absl::string_view::npos) return false;
-    pi = star_p;
-    ni = ++star_n;
-  }
-  while (pi < p.size() && p[pi] == '*') ++pi;
-  return pi == p.size();
+bool MatchSegment(absl::string_view pattern, absl::string_view name) {
+  if (pattern.find('\0') != absl::string_view::npos) return false;  // names hold no NUL
+  // FNM_PERIOD: a leading '.' of the name matches only a literal '.'.
+  return fnmatch(FnmatchPattern(pattern).c_str(), std::string(name).c_str(), FNM_PERIOD) == 0;
 }
 
 absl::Status Glob(const std::string& base, const std::string& pattern, uint32_t max_entries,

@@ -5,6 +5,9 @@
 //   [abc] [a-z] [!a-z] [^a-z]          a class (']' first is literal)
 //   \c      the character c itself
 //   **      a whole segment: zero or more directories
+// A '[' without its ']', a '[' inside a class ("[[:alpha:]]" is no POSIX
+// class here) and a trailing '\' are literal. Segments are matched by
+// fnmatch(3) with FNM_PERIOD after these rules are spelled in its syntax.
 // Names starting with '.' match only segments that start with a literal '.'
 // ("*" skips hidden files, as a shell does), and "**" does not descend into
 // hidden directories. "**" never follows symlinks (no loops); other

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
+
 #include "common/fs_test_util.h"
 
 namespace sagewai::fs {
@@ -32,6 +34,31 @@ TEST(FsGlobTest, SegmentMatching) {
   EXPECT_FALSE(MatchSegment("*", ".hidden"));
   EXPECT_TRUE(MatchSegment(".*", ".hidden"));
   EXPECT_TRUE(MatchSegment("*", "caf\xc3\xa9"));
+}
+
+TEST(FsGlobTest, LiteralBracketsAndBackslashes) {
+  EXPECT_TRUE(MatchSegment("a\\", "a\\"));  // a trailing '\'
+  EXPECT_TRUE(MatchSegment("[a-", "[a-"));  // no ']': every character literal
+  EXPECT_TRUE(MatchSegment("[*", "[xyz"));
+  EXPECT_TRUE(MatchSegment("[[:a]", ":"));  // '[' inside a class is a member
+  EXPECT_FALSE(MatchSegment("[[:alpha:]]", "b"));
+  EXPECT_TRUE(MatchSegment("[a\\]]", "]"));
+  EXPECT_FALSE(MatchSegment("[\\.]x", ".x"));  // a class never matches a leading '.'
+  EXPECT_TRUE(MatchSegment("\\.x", ".x"));
+  EXPECT_FALSE(MatchSegment(std::string("a\0b", 3), "a"));
+}
+
+TEST(FsGlobTest, CaretNegatesWhateverTheEnvironmentSays) {
+  // glibc's fnmatch reads "[^" as the member '^' under POSIXLY_CORRECT, and
+  // reads that variable once per process: check in a fresh one.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("POSIXLY_CORRECT", "1", 1);
+        const bool negated = !MatchSegment("[^a-c]x", "bx") && MatchSegment("[^a-c]x", "dx");
+        std::_Exit(negated ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 class FsGlobTreeTest : public ::testing::Test {
