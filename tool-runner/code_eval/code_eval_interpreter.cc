@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "common/fd_io.h"
 #include "common/log.h"
 #include "tool-runner/supervisor/process_group.h"
 
@@ -200,9 +201,8 @@ bool Interpreter::OnProcessOutput(OutputStream stream, absl::string_view data) {
 void Interpreter::OnEventsReadable() {
   char buf[64 * 1024];
   for (int round = 0; round < kReadRounds && events_; ++round) {
-    ssize_t n = read(events_.get(), buf, sizeof buf);
+    long n = ReadSome(events_.get(), buf, sizeof buf);
     if (n < 0) {
-      if (errno == EINTR) continue;
       if (errno == EAGAIN) return;
       n = 0;
     }

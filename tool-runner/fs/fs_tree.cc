@@ -13,8 +13,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/unique_fd.h"
+#include "common/fd_io.h"
 #include "common/fs_path.h"
+#include "common/unique_fd.h"
 
 namespace sagewai::fs {
 namespace {
@@ -109,12 +110,7 @@ absl::Status CopyFile(const std::string& src, const std::string& dst, const stru
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return PathError("read", src);
     if (n == 0) break;
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = write(out.get(), buf + done, static_cast<size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return PathError("write", dst);
-      done += w;
-    }
+    if (!WriteAll(out.get(), buf, static_cast<size_t>(n))) return PathError("write", dst);
     offset += static_cast<uint64_t>(n);
   }
   if (fchown(out.get(), st.st_uid, st.st_gid) != 0) {
@@ -230,12 +226,7 @@ absl::StatusOr<uint64_t> CopyFileData(int in, int out, uint64_t len, const std::
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return PathError("read", in_path);
     if (n == 0) break;
-    for (ssize_t w = 0; w < n;) {
-      ssize_t m = write(out, buf.get() + w, static_cast<size_t>(n - w));
-      if (m < 0 && errno == EINTR) continue;
-      if (m < 0) return PathError("write", out_path);
-      w += m;
-    }
+    if (!WriteAll(out, buf.get(), static_cast<size_t>(n))) return PathError("write", out_path);
     done += static_cast<uint64_t>(n);
   }
   return done;

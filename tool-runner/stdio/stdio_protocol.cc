@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/errno_status.h"
+#include "common/fd_io.h"
 #include "common/json_writer.h"
 #include "common/log.h"
 
@@ -240,10 +241,11 @@ void WaitReady(int fd, short events) {
   }
 }
 
-// write(2) until all of `data` is out. SIGPIPE is blocked on this thread while
+// write(2) until all of `data` is out, waiting when `fd` is non-blocking
+// (common/fd_io's WriteAll fails there). SIGPIPE is blocked on this thread while
 // writing and a SIGPIPE raised by our write is consumed, so a closed reader
 // shows up as EPIPE instead of killing the process.
-absl::Status WriteAll(int fd, absl::string_view data) {
+absl::Status WriteResponse(int fd, absl::string_view data) {
   sigset_t pipe_set, old_mask, pending;
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
@@ -284,23 +286,22 @@ absl::Status ServeStdio(const Dispatcher& dispatcher, int in_fd, int out_fd,
     std::optional<std::string> response = dispatcher.HandleLine(line);
     if (!response.has_value()) return absl::OkStatus();
     response->push_back('\n');
-    return WriteAll(out_fd, *response);
+    return WriteResponse(out_fd, *response);
   };
   auto reply_overlong = [&]() -> absl::Status {
     std::string response = Reject(json::Value(0), kParseError,
                                   absl::StrCat("Parse error: request line longer than ",
                                                options.max_line_bytes, " bytes; it was discarded"));
     response.push_back('\n');
-    return WriteAll(out_fd, response);
+    return WriteResponse(out_fd, response);
   };
 
   std::string pending;      // the start of an unfinished line
   bool discarding = false;  // inside an over-long line, dropping bytes up to its '\n'
   std::string chunk(std::max<size_t>(options.read_chunk_bytes, 1), '\0');
   while (true) {
-    const ssize_t n = ::read(in_fd, chunk.data(), chunk.size());
+    const long n = ReadSome(in_fd, chunk.data(), chunk.size());
     if (n < 0) {
-      if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         WaitReady(in_fd, POLLIN);
         continue;
