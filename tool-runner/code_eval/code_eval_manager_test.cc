@@ -290,6 +290,11 @@ TEST_F(ManagerTest, SpareInterpretersKeepEachSetUpApart) {
 
 TEST_F(ManagerTest, DeleteOrRestartWhileStartingAnswersEveryCaller) {
   if (!Have(Language::kBash)) GTEST_SKIP() << "no bash on " << kPath;
+  // A ready spare would answer a Create before the Delete or Restart behind
+  // it arrives: every context here has to start for real.
+  CodeEvalOptions no_spares = Options();
+  no_spares.max_spares = 0;
+  Restart(no_spares);
   std::promise<absl::StatusOr<v1::Context>> created, restarted, created2;
   std::promise<absl::Status> deleted;
   manager_->Create(Setup(Language::kBash), "gone", [&](auto c) { created.set_value(c); });
