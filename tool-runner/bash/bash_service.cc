@@ -15,20 +15,28 @@ namespace sagewai {
 
 namespace v1 = ::sagewai::sandbox::v1;
 
-absl::StatusOr<CommandSpec> BashCommandSpec(const RunnerContext& ctx,
-                                            const v1::BashRequest& request) {
+absl::StatusOr<CommandSpec> BashCommandSpec(const BashDefaults& defaults,
+                                            const v1::BashRequest& request,
+                                            std::chrono::milliseconds timeout) {
   if (request.command().empty()) return absl::InvalidArgumentError("`command` is empty");
   CommandSpec spec;
-  spec.process.cwd = ResolveCwd(ctx.workdir(), request.cwd());
+  spec.process.cwd = ResolveCwd(defaults.workdir, request.cwd());
   std::map<std::string, std::string> overrides(request.env().begin(), request.env().end());
-  auto env = MergeToolEnvironment(BaseToolEnvironment(ctx.pass_env()), overrides, spec.process.cwd);
+  auto env = MergeToolEnvironment(defaults.base_env, overrides, spec.process.cwd);
   if (!env.ok()) return env.status();
   spec.process.env = std::move(*env);
   spec.process.argv = {ShellPath(), "-c", request.command()};
   spec.stdin_data = request.stdin();
-  spec.timeout = ctx.EffectiveTimeout(request.timeout_ms());
-  spec.max_output_bytes = ctx.limits().max_output_bytes;
+  spec.timeout = timeout;
+  spec.max_output_bytes = defaults.max_output_bytes;
   return spec;
+}
+
+absl::StatusOr<CommandSpec> BashCommandSpec(const RunnerContext& ctx,
+                                            const v1::BashRequest& request) {
+  const BashDefaults defaults{ctx.workdir(), BaseToolEnvironment(ctx.pass_env()),
+                              ctx.limits().max_output_bytes};
+  return BashCommandSpec(defaults, request, ctx.EffectiveTimeout(request.timeout_ms()));
 }
 
 void FillBashResult(const CommandResult& r, v1::BashResult* out) {

@@ -6,38 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "tool-runner/code_eval/code_eval_service.h"
 #include "tool-runner/core/tool_env.h"
+#include "tool-runner/stdio/stdio_args.h"
 
 namespace sagewai {
 
 namespace v1 = ::sagewai::sandbox::v1;
 
 namespace {
-
-absl::StatusOr<std::string> OptionalString(const json::Value& args, absl::string_view key) {
-  const json::Value* v = args.Find(key);
-  if (v == nullptr || v->is_null()) return std::string();
-  auto s = v->AsString();
-  if (!s.has_value()) {
-    return absl::InvalidArgumentError(absl::StrCat("args.", key, " must be a string"));
-  }
-  return std::string(*s);
-}
-
-absl::StatusOr<std::map<std::string, std::string>> OptionalEnv(const json::Value& args) {
-  std::map<std::string, std::string> out;
-  const json::Value* env = args.Find("env");
-  if (env == nullptr || env->is_null()) return out;
-  const json::Object* obj = env->AsObject();
-  if (obj == nullptr) return absl::InvalidArgumentError("args.env must be an object");
-  for (const auto& [name, value] : *obj) {
-    auto s = value.AsString();
-    if (!s.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat("args.env.", name, " must be a string"));
-    }
-    out[name] = std::string(*s);
-  }
-  return out;
-}
 
 void AppendLine(std::string& out, absl::string_view text) {
   if (text.empty()) return;
@@ -78,31 +53,46 @@ stdio::ToolResult ToStdioResult(const v1::EvalResult& r, absl::Duration timeout)
   return out;
 }
 
+absl::StatusOr<v1::EvalRequest> EvalRequestFromArgs(const json::Value& args) {
+  v1::EvalRequest request;
+  const json::Value* code = args.Find("code");
+  if (code == nullptr || !code->is_string()) {
+    return absl::InvalidArgumentError("args.code must be a string");
+  }
+  request.set_code(std::string(*code->AsString()));
+  auto language = stdio::StringArg(args, "language");
+  if (!language.ok()) return language.status();
+  request.set_language(*std::move(language));
+  auto context_id = stdio::StringArg(args, "context_id");
+  if (!context_id.ok()) return context_id.status();
+  request.set_context_id(*std::move(context_id));
+  auto cwd = stdio::StringArg(args, "cwd");
+  if (!cwd.ok()) return cwd.status();
+  request.set_cwd(*std::move(cwd));
+  auto env = stdio::EnvArg(args);
+  if (!env.ok()) return env.status();
+  request.mutable_env()->insert(env->begin(), env->end());
+  return request;
+}
+
 void RegisterCodeEvalTool(stdio::Dispatcher& dispatcher, code_eval::CodeEvalManager& manager,
                           const StdioToolOptions& options) {
   dispatcher.Register(
       "code_eval",
       [&manager, options](const json::Value& args,
                           absl::Duration timeout) -> absl::StatusOr<stdio::ToolResult> {
-        const json::Value* code = args.Find("code");
-        if (code == nullptr || !code->is_string()) {
-          return absl::InvalidArgumentError("args.code must be a string");
-        }
-        auto language = OptionalString(args, "language");
-        if (!language.ok()) return language.status();
-        auto context_id = OptionalString(args, "context_id");
-        if (!context_id.ok()) return context_id.status();
-        auto cwd = OptionalString(args, "cwd");
-        if (!cwd.ok()) return cwd.status();
-        auto env = OptionalEnv(args);
-        if (!env.ok()) return env.status();
-        auto setup = MakeInterpreterSetup(*language, *cwd, *env, InheritedToolEnvironment(),
-                                          options.workdir);
+        absl::StatusOr<v1::EvalRequest> eval = EvalRequestFromArgs(args);
+        if (!eval.ok()) return eval.status();
+        // Unlike the gRPC Eval, cwd and env also apply to a named context's
+        // first use, which creates it.
+        const std::map<std::string, std::string> overrides(eval->env().begin(), eval->env().end());
+        auto setup = MakeInterpreterSetup(eval->language(), eval->cwd(), overrides,
+                                          InheritedToolEnvironment(), options.workdir);
         if (!setup.ok()) return setup.status();
 
         code_eval::CodeEvalManager::EvalRequest request;
-        request.code = std::string(*code->AsString());
-        request.context_id = *context_id;
+        request.code = eval->code();
+        request.context_id = eval->context_id();
         request.create_missing = true;
         request.setup = std::move(*setup);
         request.timeout = std::chrono::milliseconds(absl::ToInt64Milliseconds(timeout));

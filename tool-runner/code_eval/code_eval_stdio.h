@@ -2,7 +2,9 @@
 #ifndef SAGEWAI_TOOL_RUNNER_CODE_EVAL_CODE_EVAL_STDIO_H_
 #define SAGEWAI_TOOL_RUNNER_CODE_EVAL_CODE_EVAL_STDIO_H_
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/json_reader.h"
 #include "sagewai/sandbox/v1/sandbox.pb.h"
 #include "tool-runner/code_eval/code_eval_manager.h"
 #include "tool-runner/stdio/stdio_protocol.h"
@@ -18,6 +20,10 @@ namespace sagewai {
 // variables.
 void RegisterCodeEvalTool(stdio::Dispatcher& dispatcher, code_eval::CodeEvalManager& manager,
                           const StdioToolOptions& options);
+
+// The EvalRequest of a call's args (code, language, context_id, cwd, env);
+// INVALID_ARGUMENT (-32602) for bad args.
+absl::StatusOr<sagewai::sandbox::v1::EvalRequest> EvalRequestFromArgs(const json::Value& args);
 
 // The worker's view of an eval: display outputs' text/plain appended to
 // stdout; the traceback appended to stderr; exit_code 0, or 1 after an

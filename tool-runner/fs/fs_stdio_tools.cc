@@ -1,58 +1,40 @@
 #include "tool-runner/fs/fs_stdio_tools.h"
 
+#include <algorithm>
 #include <chrono>
-#include <memory>
+#include <utility>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/fs_json.h"
+#include "common/fs_path.h"
 #include "common/json_writer.h"
 #include "tool-runner/fs/fs_glob.h"
-#include "common/fs_json.h"
 #include "tool-runner/fs/fs_ops.h"
-#include "common/fs_path.h"
 #include "tool-runner/fs/fs_write.h"
+#include "tool-runner/stdio/stdio_args.h"
 
 namespace sagewai {
 namespace {
 
 namespace v1 = ::sagewai::sandbox::v1;
 using Clock = std::chrono::steady_clock;
+using stdio::BoolArg;
+using stdio::StringArg;
+using stdio::UintArg;
 
-// ---------------------------------------------------------------- args --
+// Each tool is two steps: its args become the gRPC request message, then the
+// request runs on the operations the gRPC handlers run (fs_ops.h, ...).
 
-absl::StatusOr<std::string> StringArg(const json::Value& args, absl::string_view key, bool required,
-                                      std::string fallback = "") {
-  const json::Value* v = args.Find(key);
-  if (v == nullptr || v->is_null()) {
-    if (required) return absl::InvalidArgumentError(absl::StrCat("args.", key, " is required"));
-    return fallback;
-  }
-  auto s = v->AsString();
-  if (!s.has_value())
-    return absl::InvalidArgumentError(absl::StrCat("args.", key, " must be a string"));
-  return std::string(*s);
-}
+// ---------------------------------------------------- args -> requests --
 
-absl::StatusOr<bool> BoolArg(const json::Value& args, absl::string_view key, bool fallback) {
-  const json::Value* v = args.Find(key);
-  if (v == nullptr || v->is_null()) return fallback;
-  auto b = v->AsBool();
-  if (!b.has_value())
-    return absl::InvalidArgumentError(absl::StrCat("args.", key, " must be a boolean"));
-  return *b;
-}
-
-absl::StatusOr<uint64_t> UintArg(const json::Value& args, absl::string_view key,
-                                 uint64_t fallback) {
-  const json::Value* v = args.Find(key);
-  if (v == nullptr || v->is_null()) return fallback;
-  auto i = v->AsInt();
-  if (!i.has_value() || *i < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("args.", key, " must be a non-negative integer"));
-  }
-  return static_cast<uint64_t>(*i);
+// A path member, checked as the gRPC handlers check theirs but named as an
+// arg; relative paths resolve against the work directory when run.
+absl::StatusOr<std::string> PathField(const json::Value& args, absl::string_view key,
+                                      bool allow_empty) {
+  auto text = StringArg(args, key, !allow_empty);
+  if (!text.ok()) return text.status();
+  return fs::PathArg(absl::StrCat("args.", key), *text, "", allow_empty);
 }
 
 // A number (420) or an octal string ("0644", "644").
@@ -84,241 +66,307 @@ absl::StatusOr<bool> Base64Encoding(const json::Value& args) {
   return absl::InvalidArgumentError("args.encoding must be \"utf-8\" or \"base64\"");
 }
 
-absl::StatusOr<std::string> PathArg(const StdioToolOptions& options, const json::Value& args,
-                                    absl::string_view key, bool allow_empty) {
-  auto text = StringArg(args, key, !allow_empty);
-  if (!text.ok()) return text.status();
-  auto path = fs::PathArg(absl::StrCat("args.", key), *text, "", allow_empty);
+uint32_t Capped(uint64_t value, uint32_t cap) {
+  return static_cast<uint32_t>(std::min<uint64_t>(value, cap));
+}
+
+// fs.read also says how to encode the content and where to cut it.
+struct ReadArgs {
+  v1::ReadRequest request;
+  uint64_t max_bytes = kStdioMaxReadBytes;
+  bool base64 = false;
+};
+
+absl::StatusOr<ReadArgs> ParseRead(const json::Value& args) {
+  ReadArgs out;
+  auto path = PathField(args, "path", false);
   if (!path.ok()) return path.status();
-  return fs::Resolve(options.workdir, *path);
+  out.request.set_path(*std::move(path));
+  auto offset = UintArg(args, "offset", 0);
+  if (!offset.ok()) return offset.status();
+  out.request.set_offset(*offset);
+  auto length = UintArg(args, "length", 0);
+  if (!length.ok()) return length.status();
+  out.request.set_length(*length);
+  auto max_bytes = UintArg(args, "max_bytes", kStdioMaxReadBytes);
+  if (!max_bytes.ok()) return max_bytes.status();
+  out.max_bytes = *max_bytes;
+  auto base64 = Base64Encoding(args);
+  if (!base64.ok()) return base64.status();
+  out.base64 = *base64;
+  return out;
 }
 
-// ------------------------------------------------------------- results --
-
-stdio::ToolResult Ok(std::string out, Clock::time_point started) {
-  stdio::ToolResult r;
-  r.exit_code = 0;
-  r.stdout_data = std::move(out);
-  r.duration_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
-  return r;
+absl::StatusOr<v1::WriteRequest> ParseWrite(const json::Value& args) {
+  v1::WriteRequest out;
+  auto path = PathField(args, "path", false);
+  if (!path.ok()) return path.status();
+  out.set_path(*std::move(path));
+  auto content = StringArg(args, "content", true);
+  if (!content.ok()) return content.status();
+  auto base64 = Base64Encoding(args);
+  if (!base64.ok()) return base64.status();
+  auto mode = ModeArg(args);
+  if (!mode.ok()) return mode.status();
+  out.set_mode(*mode);
+  auto append = BoolArg(args, "append", false);
+  if (!append.ok()) return append.status();
+  out.set_append(*append);
+  auto parents = BoolArg(args, "create_parents", true);
+  if (!parents.ok()) return parents.status();
+  out.set_create_parents(*parents);
+  if (!*base64) {
+    out.set_data(*std::move(content));
+  } else if (!absl::Base64Unescape(*content, out.mutable_data())) {
+    return absl::InvalidArgumentError("args.content is not valid base64");
+  }
+  return out;
 }
 
+absl::StatusOr<v1::ListRequest> ParseList(const json::Value& args) {
+  v1::ListRequest out;
+  auto path = PathField(args, "path", true);
+  if (!path.ok()) return path.status();
+  out.set_path(*std::move(path));
+  auto depth = UintArg(args, "depth", 1);
+  if (!depth.ok()) return depth.status();
+  out.set_depth(Capped(*depth, 1u << 20));
+  auto max_entries = UintArg(args, "max_entries", 0);
+  if (!max_entries.ok()) return max_entries.status();
+  out.set_max_entries(Capped(*max_entries, 1u << 30));
+  return out;
+}
+
+absl::StatusOr<v1::StatRequest> ParseStat(const json::Value& args) {
+  v1::StatRequest out;
+  auto path = PathField(args, "path", true);
+  if (!path.ok()) return path.status();
+  out.set_path(*std::move(path));
+  auto follow = BoolArg(args, "follow_symlinks", false);
+  if (!follow.ok()) return follow.status();
+  out.set_follow_symlinks(*follow);
+  return out;
+}
+
+absl::StatusOr<v1::MakeDirRequest> ParseMakeDir(const json::Value& args) {
+  v1::MakeDirRequest out;
+  auto path = PathField(args, "path", false);
+  if (!path.ok()) return path.status();
+  out.set_path(*std::move(path));
+  auto parents = BoolArg(args, "parents", true);
+  if (!parents.ok()) return parents.status();
+  out.set_parents(*parents);
+  auto mode = ModeArg(args);
+  if (!mode.ok()) return mode.status();
+  out.set_mode(*mode);
+  return out;
+}
+
+absl::StatusOr<v1::RemoveRequest> ParseRemove(const json::Value& args) {
+  v1::RemoveRequest out;
+  auto path = PathField(args, "path", false);
+  if (!path.ok()) return path.status();
+  out.set_path(*std::move(path));
+  auto recursive = BoolArg(args, "recursive", false);
+  if (!recursive.ok()) return recursive.status();
+  out.set_recursive(*recursive);
+  return out;
+}
+
+absl::StatusOr<v1::MoveRequest> ParseMove(const json::Value& args) {
+  v1::MoveRequest out;
+  auto source = PathField(args, "source", false);
+  if (!source.ok()) return source.status();
+  out.set_source(*std::move(source));
+  auto destination = PathField(args, "destination", false);
+  if (!destination.ok()) return destination.status();
+  out.set_destination(*std::move(destination));
+  auto overwrite = BoolArg(args, "overwrite", false);
+  if (!overwrite.ok()) return overwrite.status();
+  out.set_overwrite(*overwrite);
+  auto parents = BoolArg(args, "create_parents", false);
+  if (!parents.ok()) return parents.status();
+  out.set_create_parents(*parents);
+  return out;
+}
+
+absl::StatusOr<v1::GlobRequest> ParseGlob(const json::Value& args) {
+  v1::GlobRequest out;
+  auto pattern = StringArg(args, "pattern", true);
+  if (!pattern.ok()) return pattern.status();
+  out.set_pattern(*std::move(pattern));
+  auto path = PathField(args, "path", true);
+  if (!path.ok()) return path.status();
+  out.set_path(*std::move(path));
+  auto max_entries = UintArg(args, "max_entries", 0);
+  if (!max_entries.ok()) return max_entries.status();
+  out.set_max_entries(Capped(*max_entries, 1u << 30));
+  return out;
+}
+
+// ------------------------------------------------------ running requests --
+
+// What a tool answers with: `stdout`, and notes for stderr.
+struct Output {
+  std::string out;
+  std::string notes;
+};
+
+absl::StatusOr<Output> RunRead(const std::string& workdir, const ReadArgs& args) {
+  const v1::ReadRequest& request = args.request;
+  const std::string path = fs::Resolve(workdir, request.path());
+  auto file = fs::OpenForRead(path);
+  if (!file.ok()) return file.status();
+  const uint64_t offset = request.offset();
+  const uint64_t available = file->size > offset ? file->size - offset : 0;
+  uint64_t want = request.length() == 0 ? available : std::min(request.length(), available);
+  const bool cut = want > args.max_bytes;
+  if (cut) want = args.max_bytes;
+  std::string content(static_cast<size_t>(want), '\0');
+  auto n = fs::ReadAt(file->fd.get(), content.data(), content.size(), offset, path);
+  if (!n.ok()) return n.status();
+  content.resize(*n);
+  Output out;
+  if (cut) {
+    out.notes =
+        absl::StrCat("[sagewai: fs.read returned ", *n, " of ", available, " bytes from offset ",
+                     offset, "; read the rest with offset ", offset + *n, "]\n");
+  }
+  if (args.base64) {
+    out.out = absl::Base64Escape(content);
+    return out;
+  }
+  if (!fs::IsValidUtf8(content)) {
+    out.notes +=
+        "[sagewai: the content is not valid UTF-8; invalid bytes were replaced. "
+        "Use encoding \"base64\" for the exact bytes]\n";
+  }
+  out.out = std::move(content);
+  return out;
+}
+
+absl::StatusOr<Output> RunWrite(const std::string& workdir, const v1::WriteRequest& request) {
+  fs::WriteOptions options;
+  options.mode = request.mode();
+  options.append = request.append();
+  options.create_parents = request.create_parents();
+  auto writer = fs::AtomicWriter::Open(fs::Resolve(workdir, request.path()), options);
+  if (!writer.ok()) return writer.status();
+  absl::Status st = (*writer)->Write(request.data());
+  if (st.ok()) st = (*writer)->Sync();
+  if (!st.ok()) return st;
+  auto result = (*writer)->Publish();
+  if (!result.ok()) return result.status();
+  return Output{json::ObjectWriter()
+                    .String("path", fs::DisplayName(result->path))
+                    .Uint("bytes_written", result->bytes_written)
+                    .String("sha256", result->sha256)
+                    .String("data_sha256", result->data_sha256)
+                    .Finish()};
+}
+
+absl::StatusOr<Output> RunList(const std::string& workdir, const v1::ListRequest& request) {
+  v1::ListResponse response;
+  absl::Status st = fs::List(fs::Resolve(workdir, request.path()), request.depth(),
+                             request.max_entries(), &response);
+  if (!st.ok()) return st;
+  return Output{fs::EntriesJson(response.entries(), response.truncated())};
+}
+
+absl::StatusOr<Output> RunStat(const std::string& workdir, const v1::StatRequest& request) {
+  auto info = fs::StatPath(fs::Resolve(workdir, request.path()), request.follow_symlinks());
+  if (!info.ok()) return info.status();
+  return Output{fs::FileInfoJson(*info)};
+}
+
+absl::StatusOr<Output> RunMakeDir(const std::string& workdir, const v1::MakeDirRequest& request) {
+  const std::string path = fs::Resolve(workdir, request.path());
+  v1::MakeDirResponse response;
+  absl::Status st = fs::MakeDir(path, request.parents(), request.mode(), &response);
+  if (!st.ok()) return st;
+  return Output{json::ObjectWriter()
+                    .String("path", fs::DisplayName(path))
+                    .Bool("created", response.created())
+                    .Finish()};
+}
+
+absl::StatusOr<Output> RunRemove(const std::string& workdir, const v1::RemoveRequest& request) {
+  auto removed = fs::Remove(fs::Resolve(workdir, request.path()), request.recursive(), workdir);
+  if (!removed.ok()) return removed.status();
+  return Output{json::ObjectWriter().Uint("removed_entries", *removed).Finish()};
+}
+
+absl::StatusOr<Output> RunMove(const std::string& workdir, const v1::MoveRequest& request) {
+  auto info =
+      fs::Move(fs::Resolve(workdir, request.source()), fs::Resolve(workdir, request.destination()),
+               request.overwrite(), request.create_parents());
+  if (!info.ok()) return info.status();
+  return Output{fs::FileInfoJson(*info)};
+}
+
+absl::StatusOr<Output> RunGlob(const std::string& workdir, const v1::GlobRequest& request) {
+  v1::GlobResponse response;
+  absl::Status st = fs::Glob(fs::Resolve(workdir, request.path()), request.pattern(),
+                             request.max_entries(), &response);
+  if (!st.ok()) return st;
+  return Output{fs::EntriesJson(response.entries(), response.truncated())};
+}
+
+// ----------------------------------------------------------------- tools --
+
+int64_t MillisSince(Clock::time_point started) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+}
+
+// On failure ok is false, exit_code 1, and the message is in both `stderr`
+// and `error`.
 stdio::ToolResult Failed(const absl::Status& status, Clock::time_point started) {
   stdio::ToolResult r;
   r.exit_code = 1;
   r.error = std::string(status.message());
   r.stderr_data = absl::StrCat(status.message(), "\n");
-  r.duration_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  r.duration_ms = MillisSince(started);
   return r;
 }
 
-// --------------------------------------------------------------- tools --
-
-using Handler =
-    std::function<absl::StatusOr<stdio::ToolResult>(const json::Value&, absl::Duration)>;
-
-Handler ReadTool(const StdioToolOptions& options) {
-  return [options](const json::Value& args, absl::Duration) -> absl::StatusOr<stdio::ToolResult> {
+// Bad args (INVALID_ARGUMENT from `parse`) are -32602; a request that fails
+// to run is a failed result, unless `run_checks_args`: then its
+// INVALID_ARGUMENT means bad args too (Glob checks its own pattern).
+template <typename Request>
+stdio::ToolHandler Tool(const StdioToolOptions& options,
+                        absl::StatusOr<Request> (*parse)(const json::Value&),
+                        absl::StatusOr<Output> (*run)(const std::string&, const Request&),
+                        bool run_checks_args = false) {
+  return [options, parse, run, run_checks_args](
+             const json::Value& args, absl::Duration) -> absl::StatusOr<stdio::ToolResult> {
     const auto started = Clock::now();
-    auto path = PathArg(options, args, "path", false);
-    if (!path.ok()) return path.status();
-    auto offset = UintArg(args, "offset", 0);
-    if (!offset.ok()) return offset.status();
-    auto length = UintArg(args, "length", 0);
-    if (!length.ok()) return length.status();
-    auto max_bytes = UintArg(args, "max_bytes", kStdioMaxReadBytes);
-    if (!max_bytes.ok()) return max_bytes.status();
-    auto base64 = Base64Encoding(args);
-    if (!base64.ok()) return base64.status();
-
-    auto file = fs::OpenForRead(*path);
-    if (!file.ok()) return Failed(file.status(), started);
-    const uint64_t available = file->size > *offset ? file->size - *offset : 0;
-    uint64_t want = *length == 0 ? available : std::min(*length, available);
-    const bool cut = want > *max_bytes;
-    if (cut) want = *max_bytes;
-    std::string content(static_cast<size_t>(want), '\0');
-    auto n = fs::ReadAt(file->fd.get(), content.data(), content.size(), *offset, *path);
-    if (!n.ok()) return Failed(n.status(), started);
-    content.resize(*n);
-    std::string note;
-    if (cut) {
-      note =
-          absl::StrCat("[sagewai: fs.read returned ", *n, " of ", available, " bytes from offset ",
-                       *offset, "; read the rest with offset ", *offset + *n, "]\n");
+    absl::StatusOr<Request> request = parse(args);
+    if (!request.ok()) return request.status();
+    absl::StatusOr<Output> out = run(options.workdir, *request);
+    if (!out.ok()) {
+      if (run_checks_args && absl::IsInvalidArgument(out.status())) return out.status();
+      return Failed(out.status(), started);
     }
     stdio::ToolResult r;
-    if (*base64) {
-      r = Ok(absl::Base64Escape(content), started);
-    } else {
-      if (!fs::IsValidUtf8(content)) {
-        note +=
-            "[sagewai: the content is not valid UTF-8; invalid bytes were replaced. "
-            "Use encoding \"base64\" for the exact bytes]\n";
-      }
-      r = Ok(std::move(content), started);
-    }
-    r.stderr_data = note;
+    r.exit_code = 0;
+    r.stdout_data = std::move(out->out);
+    r.stderr_data = std::move(out->notes);
+    r.duration_ms = MillisSince(started);
     return r;
-  };
-}
-
-Handler WriteTool(const StdioToolOptions& options) {
-  return [options](const json::Value& args, absl::Duration) -> absl::StatusOr<stdio::ToolResult> {
-    const auto started = Clock::now();
-    auto path = PathArg(options, args, "path", false);
-    if (!path.ok()) return path.status();
-    auto content = StringArg(args, "content", true);
-    if (!content.ok()) return content.status();
-    auto base64 = Base64Encoding(args);
-    if (!base64.ok()) return base64.status();
-    fs::WriteOptions wo;
-    auto mode = ModeArg(args);
-    if (!mode.ok()) return mode.status();
-    wo.mode = *mode;
-    auto append = BoolArg(args, "append", false);
-    if (!append.ok()) return append.status();
-    wo.append = *append;
-    auto parents = BoolArg(args, "create_parents", true);
-    if (!parents.ok()) return parents.status();
-    wo.create_parents = *parents;
-    std::string data;
-    if (*base64) {
-      if (!absl::Base64Unescape(*content, &data)) {
-        return absl::InvalidArgumentError("args.content is not valid base64");
-      }
-    } else {
-      data = std::move(*content);
-    }
-    auto writer = fs::AtomicWriter::Open(*path, wo);
-    if (!writer.ok()) return Failed(writer.status(), started);
-    absl::Status st = (*writer)->Write(data);
-    if (st.ok()) st = (*writer)->Sync();
-    if (!st.ok()) return Failed(st, started);
-    auto result = (*writer)->Publish();
-    if (!result.ok()) return Failed(result.status(), started);
-    return Ok(json::ObjectWriter()
-                  .String("path", fs::DisplayName(result->path))
-                  .Uint("bytes_written", result->bytes_written)
-                  .String("sha256", result->sha256)
-                  .String("data_sha256", result->data_sha256)
-                  .Finish(),
-              started);
-  };
-}
-
-Handler ListTool(const StdioToolOptions& options) {
-  return [options](const json::Value& args, absl::Duration) -> absl::StatusOr<stdio::ToolResult> {
-    const auto started = Clock::now();
-    auto path = PathArg(options, args, "path", true);
-    if (!path.ok()) return path.status();
-    auto depth = UintArg(args, "depth", 1);
-    if (!depth.ok()) return depth.status();
-    auto max_entries = UintArg(args, "max_entries", 0);
-    if (!max_entries.ok()) return max_entries.status();
-    v1::ListResponse out;
-    absl::Status st =
-        fs::List(*path, static_cast<uint32_t>(std::min<uint64_t>(*depth, 1u << 20)),
-                 static_cast<uint32_t>(std::min<uint64_t>(*max_entries, 1u << 30)), &out);
-    if (!st.ok()) return Failed(st, started);
-    return Ok(fs::EntriesJson(out.entries(), out.truncated()), started);
-  };
-}
-
-Handler StatTool(const StdioToolOptions& options) {
-  return [options](const json::Value& args, absl::Duration) -> absl::StatusOr<stdio::ToolResult> {
-    const auto started = Clock::now();
-    auto path = PathArg(options, args, "path", true);
-    if (!path.ok()) return path.status();
-    auto follow = BoolArg(args, "follow_symlinks", false);
-    if (!follow.ok()) return follow.status();
-    auto info = fs::StatPath(*path, *follow);
-    if (!info.ok()) return Failed(info.status(), started);
-    return Ok(fs::FileInfoJson(*info), started);
-  };
-}
-
-Handler MakeDirTool(const StdioToolOptions& options) {
-  return [options](const json::Value& args, absl::Duration) -> absl::StatusOr<stdio::ToolResult> {
-    const auto started = Clock::now();
-    auto path = PathArg(options, args, "path", false);
-    if (!path.ok()) return path.status();
-    auto parents = BoolArg(args, "parents", true);
-    if (!parents.ok()) return parents.status();
-    auto mode = ModeArg(args);
-    if (!mode.ok()) return mode.status();
-    v1::MakeDirResponse out;
-    absl::Status st = fs::MakeDir(*path, *parents, *mode, &out);
-    if (!st.ok()) return Failed(st, started);
-    return Ok(json::ObjectWriter()
-                  .String("path", fs::DisplayName(*path))
-                  .Bool("created", out.created())
-                  .Finish(),
-              started);
-  };
-}
-
-Handler RemoveTool(const StdioToolOptions& options) {
-  return [options](const json::Value& args, absl::Duration) -> absl::StatusOr<stdio::ToolResult> {
-    const auto started = Clock::now();
-    auto path = PathArg(options, args, "path", false);
-    if (!path.ok()) return path.status();
-    auto recursive = BoolArg(args, "recursive", false);
-    if (!recursive.ok()) return recursive.status();
-    auto removed = fs::Remove(*path, *recursive, options.workdir);
-    if (!removed.ok()) return Failed(removed.status(), started);
-    return Ok(json::ObjectWriter().Uint("removed_entries", *removed).Finish(), started);
-  };
-}
-
-Handler MoveTool(const StdioToolOptions& options) {
-  return [options](const json::Value& args, absl::Duration) -> absl::StatusOr<stdio::ToolResult> {
-    const auto started = Clock::now();
-    auto source = PathArg(options, args, "source", false);
-    if (!source.ok()) return source.status();
-    auto destination = PathArg(options, args, "destination", false);
-    if (!destination.ok()) return destination.status();
-    auto overwrite = BoolArg(args, "overwrite", false);
-    if (!overwrite.ok()) return overwrite.status();
-    auto parents = BoolArg(args, "create_parents", false);
-    if (!parents.ok()) return parents.status();
-    auto info = fs::Move(*source, *destination, *overwrite, *parents);
-    if (!info.ok()) return Failed(info.status(), started);
-    return Ok(fs::FileInfoJson(*info), started);
-  };
-}
-
-Handler GlobTool(const StdioToolOptions& options) {
-  return [options](const json::Value& args, absl::Duration) -> absl::StatusOr<stdio::ToolResult> {
-    const auto started = Clock::now();
-    auto pattern = StringArg(args, "pattern", true);
-    if (!pattern.ok()) return pattern.status();
-    auto path = PathArg(options, args, "path", true);
-    if (!path.ok()) return path.status();
-    auto max_entries = UintArg(args, "max_entries", 0);
-    if (!max_entries.ok()) return max_entries.status();
-    v1::GlobResponse out;
-    absl::Status st = fs::Glob(
-        *path, *pattern, static_cast<uint32_t>(std::min<uint64_t>(*max_entries, 1u << 30)), &out);
-    if (st.code() == absl::StatusCode::kInvalidArgument) return st;
-    if (!st.ok()) return Failed(st, started);
-    return Ok(fs::EntriesJson(out.entries(), out.truncated()), started);
   };
 }
 
 }  // namespace
 
 void RegisterFsTools(stdio::Dispatcher& dispatcher, const StdioToolOptions& options) {
-  dispatcher.Register("fs.read", ReadTool(options));
-  dispatcher.Register("fs.write", WriteTool(options));
-  dispatcher.Register("fs.list", ListTool(options));
-  dispatcher.Register("fs.stat", StatTool(options));
-  dispatcher.Register("fs.mkdir", MakeDirTool(options));
-  dispatcher.Register("fs.remove", RemoveTool(options));
-  dispatcher.Register("fs.move", MoveTool(options));
-  dispatcher.Register("fs.glob", GlobTool(options));
+  dispatcher.Register("fs.read", Tool(options, ParseRead, RunRead));
+  dispatcher.Register("fs.write", Tool(options, ParseWrite, RunWrite));
+  dispatcher.Register("fs.list", Tool(options, ParseList, RunList));
+  dispatcher.Register("fs.stat", Tool(options, ParseStat, RunStat));
+  dispatcher.Register("fs.mkdir", Tool(options, ParseMakeDir, RunMakeDir));
+  dispatcher.Register("fs.remove", Tool(options, ParseRemove, RunRemove));
+  dispatcher.Register("fs.move", Tool(options, ParseMove, RunMove));
+  dispatcher.Register("fs.glob", Tool(options, ParseGlob, RunGlob, /*run_checks_args=*/true));
 }
 
 }  // namespace sagewai

@@ -1,5 +1,6 @@
-// The fs.* tools of the stdio protocol, on the same operations as the gRPC
-// Filesystem service (fs_ops.h, fs_write.h, fs_glob.h).
+// The fs.* tools of the stdio protocol: each turns its args into the gRPC
+// request message (ReadRequest, WriteRequest, ...) and runs it on the same
+// operations as the Filesystem service (fs_ops.h, fs_write.h, fs_glob.h).
 //
 // Every tool takes `path` (or `source`/`destination`) relative to the work
 // directory or absolute. Results keep the worker's shape: `stdout` carries

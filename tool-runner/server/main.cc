@@ -27,7 +27,7 @@
 #include "tool-runner/server/listen_address.h"
 #include "tool-runner/server/server.h"
 #include "tool-runner/stdio/stdio_protocol.h"
-#include "tool-runner/stdio/stdio_tools.h"
+#include "tool-runner/bash/bash_stdio.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
