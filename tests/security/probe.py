@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Over 500 lines on purpose: one self-contained file, copied alone into the sandbox (stdlib only).
 """The attacker's half of the security tests: runs inside the sandbox, as a
 tool (or as a uid-1000 `docker exec` process that stands in for one), with
 nothing but the Python standard library.
