@@ -1,6 +1,8 @@
 #include "tool-runner/bash/bash_stdio.h"
 
 #include <chrono>
+#include <map>
+#include <string>
 #include <utility>
 
 #include "tool-runner/bash/bash_service.h"
@@ -11,23 +13,19 @@ namespace sagewai {
 
 namespace v1 = ::sagewai::sandbox::v1;
 
-absl::StatusOr<v1::BashRequest> BashRequestFromArgs(const json::Value& args) {
-  v1::BashRequest request;
-  const json::Value* command = args.Find("command");
+absl::StatusOr<v1::BashRequest> BashRequestFromArgs(const json::Value& json) {
+  const json::Value* command = json.Find("command");
   if (command == nullptr || !command->is_string() || command->AsString()->empty()) {
     return absl::InvalidArgumentError("args.command must be a non-empty string");
   }
+  stdio::ArgReader args(json);
+  v1::BashRequest request;
   request.set_command(std::string(*command->AsString()));
-  auto cwd = stdio::StringArg(args, "cwd");
-  if (!cwd.ok()) return cwd.status();
-  request.set_cwd(*std::move(cwd));
-  auto stdin_data = stdio::StringArg(args, "stdin");
-  if (!stdin_data.ok()) return stdin_data.status();
-  request.set_stdin(*std::move(stdin_data));
-  auto env = stdio::EnvArg(args);
-  if (!env.ok()) return env.status();
-  request.mutable_env()->insert(env->begin(), env->end());
-  return request;
+  request.set_cwd(args.String("cwd"));
+  request.set_stdin(args.String("stdin"));
+  const std::map<std::string, std::string> env = args.Env();
+  request.mutable_env()->insert(env.begin(), env.end());
+  return args.Finish(std::move(request));
 }
 
 void RegisterBashTool(stdio::Dispatcher& dispatcher, Supervisor& supervisor,

@@ -53,26 +53,20 @@ stdio::ToolResult ToStdioResult(const v1::EvalResult& r, absl::Duration timeout)
   return out;
 }
 
-absl::StatusOr<v1::EvalRequest> EvalRequestFromArgs(const json::Value& args) {
-  v1::EvalRequest request;
-  const json::Value* code = args.Find("code");
+absl::StatusOr<v1::EvalRequest> EvalRequestFromArgs(const json::Value& json) {
+  const json::Value* code = json.Find("code");
   if (code == nullptr || !code->is_string()) {
     return absl::InvalidArgumentError("args.code must be a string");
   }
+  stdio::ArgReader args(json);
+  v1::EvalRequest request;
   request.set_code(std::string(*code->AsString()));
-  auto language = stdio::StringArg(args, "language");
-  if (!language.ok()) return language.status();
-  request.set_language(*std::move(language));
-  auto context_id = stdio::StringArg(args, "context_id");
-  if (!context_id.ok()) return context_id.status();
-  request.set_context_id(*std::move(context_id));
-  auto cwd = stdio::StringArg(args, "cwd");
-  if (!cwd.ok()) return cwd.status();
-  request.set_cwd(*std::move(cwd));
-  auto env = stdio::EnvArg(args);
-  if (!env.ok()) return env.status();
-  request.mutable_env()->insert(env->begin(), env->end());
-  return request;
+  request.set_language(args.String("language"));
+  request.set_context_id(args.String("context_id"));
+  request.set_cwd(args.String("cwd"));
+  const std::map<std::string, std::string> env = args.Env();
+  request.mutable_env()->insert(env.begin(), env.end());
+  return args.Finish(std::move(request));
 }
 
 void RegisterCodeEvalTool(stdio::Dispatcher& dispatcher, code_eval::CodeEvalManager& manager,

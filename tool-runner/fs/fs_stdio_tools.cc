@@ -19,9 +19,8 @@ namespace {
 
 namespace v1 = ::sagewai::sandbox::v1;
 using Clock = std::chrono::steady_clock;
-using stdio::BoolArg;
+using stdio::ArgReader;
 using stdio::StringArg;
-using stdio::UintArg;
 
 // Each tool is two steps: its args become the gRPC request message, then the
 // request runs on the operations the gRPC handlers run (fs_ops.h, ...).
@@ -77,137 +76,93 @@ struct ReadArgs {
   bool base64 = false;
 };
 
-absl::StatusOr<ReadArgs> ParseRead(const json::Value& args) {
+absl::StatusOr<ReadArgs> ParseRead(const json::Value& json) {
+  ArgReader args(json);
   ReadArgs out;
-  auto path = PathField(args, "path", false);
-  if (!path.ok()) return path.status();
-  out.request.set_path(*std::move(path));
-  auto offset = UintArg(args, "offset", 0);
-  if (!offset.ok()) return offset.status();
-  out.request.set_offset(*offset);
-  auto length = UintArg(args, "length", 0);
-  if (!length.ok()) return length.status();
-  out.request.set_length(*length);
-  auto max_bytes = UintArg(args, "max_bytes", kStdioMaxReadBytes);
-  if (!max_bytes.ok()) return max_bytes.status();
-  out.max_bytes = *max_bytes;
-  auto base64 = Base64Encoding(args);
-  if (!base64.ok()) return base64.status();
-  out.base64 = *base64;
-  return out;
+  out.request.set_path(args.Take(PathField(json, "path", false)));
+  out.request.set_offset(args.Uint("offset", 0));
+  out.request.set_length(args.Uint("length", 0));
+  out.max_bytes = args.Uint("max_bytes", kStdioMaxReadBytes);
+  out.base64 = args.Take(Base64Encoding(json));
+  return args.Finish(std::move(out));
 }
 
-absl::StatusOr<v1::WriteRequest> ParseWrite(const json::Value& args) {
+absl::StatusOr<v1::WriteRequest> ParseWrite(const json::Value& json) {
+  ArgReader args(json);
   v1::WriteRequest out;
-  auto path = PathField(args, "path", false);
-  if (!path.ok()) return path.status();
-  out.set_path(*std::move(path));
-  auto content = StringArg(args, "content", true);
-  if (!content.ok()) return content.status();
-  auto base64 = Base64Encoding(args);
-  if (!base64.ok()) return base64.status();
-  auto mode = ModeArg(args);
-  if (!mode.ok()) return mode.status();
-  out.set_mode(*mode);
-  auto append = BoolArg(args, "append", false);
-  if (!append.ok()) return append.status();
-  out.set_append(*append);
-  auto parents = BoolArg(args, "create_parents", true);
-  if (!parents.ok()) return parents.status();
-  out.set_create_parents(*parents);
-  if (!*base64) {
-    out.set_data(*std::move(content));
-  } else if (!absl::Base64Unescape(*content, out.mutable_data())) {
-    return absl::InvalidArgumentError("args.content is not valid base64");
+  out.set_path(args.Take(PathField(json, "path", false)));
+  std::string content = args.String("content", /*required=*/true);
+  const bool base64 = args.Take(Base64Encoding(json));
+  out.set_mode(args.Take(ModeArg(json)));
+  out.set_append(args.Bool("append", false));
+  out.set_create_parents(args.Bool("create_parents", true));
+  if (!base64) {
+    out.set_data(std::move(content));
+  } else if (args.ok() && !absl::Base64Unescape(content, out.mutable_data())) {
+    args.Fail(absl::InvalidArgumentError("args.content is not valid base64"));
   }
-  return out;
+  return args.Finish(std::move(out));
 }
 
-absl::StatusOr<v1::ListRequest> ParseList(const json::Value& args) {
+absl::StatusOr<v1::ListRequest> ParseList(const json::Value& json) {
+  ArgReader args(json);
   v1::ListRequest out;
-  auto path = PathField(args, "path", true);
-  if (!path.ok()) return path.status();
-  out.set_path(*std::move(path));
-  auto depth = UintArg(args, "depth", 1);
-  if (!depth.ok()) return depth.status();
-  out.set_depth(Capped(*depth, 1u << 20));
-  auto max_entries = UintArg(args, "max_entries", 0);
-  if (!max_entries.ok()) return max_entries.status();
-  out.set_max_entries(Capped(*max_entries, 1u << 30));
-  return out;
+  out.set_path(args.Take(PathField(json, "path", true)));
+  out.set_depth(Capped(args.Uint("depth", 1), 1u << 20));
+  out.set_max_entries(Capped(args.Uint("max_entries", 0), 1u << 30));
+  return args.Finish(std::move(out));
 }
 
-absl::StatusOr<v1::StatRequest> ParseStat(const json::Value& args) {
+absl::StatusOr<v1::StatRequest> ParseStat(const json::Value& json) {
+  ArgReader args(json);
   v1::StatRequest out;
-  auto path = PathField(args, "path", true);
-  if (!path.ok()) return path.status();
-  out.set_path(*std::move(path));
-  auto follow = BoolArg(args, "follow_symlinks", false);
-  if (!follow.ok()) return follow.status();
-  out.set_follow_symlinks(*follow);
-  return out;
+  out.set_path(args.Take(PathField(json, "path", true)));
+  out.set_follow_symlinks(args.Bool("follow_symlinks", false));
+  return args.Finish(std::move(out));
 }
 
-absl::StatusOr<v1::MakeDirRequest> ParseMakeDir(const json::Value& args) {
+absl::StatusOr<v1::MakeDirRequest> ParseMakeDir(const json::Value& json) {
+  ArgReader args(json);
   v1::MakeDirRequest out;
-  auto path = PathField(args, "path", false);
-  if (!path.ok()) return path.status();
-  out.set_path(*std::move(path));
-  auto parents = BoolArg(args, "parents", true);
-  if (!parents.ok()) return parents.status();
-  out.set_parents(*parents);
-  auto mode = ModeArg(args);
-  if (!mode.ok()) return mode.status();
-  out.set_mode(*mode);
-  return out;
+  out.set_path(args.Take(PathField(json, "path", false)));
+  out.set_parents(args.Bool("parents", true));
+  out.set_mode(args.Take(ModeArg(json)));
+  return args.Finish(std::move(out));
 }
 
-absl::StatusOr<v1::RemoveRequest> ParseRemove(const json::Value& args) {
+absl::StatusOr<v1::RemoveRequest> ParseRemove(const json::Value& json) {
+  ArgReader args(json);
   v1::RemoveRequest out;
-  auto path = PathField(args, "path", false);
-  if (!path.ok()) return path.status();
-  out.set_path(*std::move(path));
-  auto recursive = BoolArg(args, "recursive", false);
-  if (!recursive.ok()) return recursive.status();
-  out.set_recursive(*recursive);
-  return out;
+  out.set_path(args.Take(PathField(json, "path", false)));
+  out.set_recursive(args.Bool("recursive", false));
+  return args.Finish(std::move(out));
 }
 
-absl::StatusOr<v1::MoveRequest> ParseMove(const json::Value& args) {
+absl::StatusOr<v1::MoveRequest> ParseMove(const json::Value& json) {
+  ArgReader args(json);
   v1::MoveRequest out;
-  auto source = PathField(args, "source", false);
-  if (!source.ok()) return source.status();
-  out.set_source(*std::move(source));
-  auto destination = PathField(args, "destination", false);
-  if (!destination.ok()) return destination.status();
-  out.set_destination(*std::move(destination));
-  auto overwrite = BoolArg(args, "overwrite", false);
-  if (!overwrite.ok()) return overwrite.status();
-  out.set_overwrite(*overwrite);
-  auto parents = BoolArg(args, "create_parents", false);
-  if (!parents.ok()) return parents.status();
-  out.set_create_parents(*parents);
-  return out;
+  out.set_source(args.Take(PathField(json, "source", false)));
+  out.set_destination(args.Take(PathField(json, "destination", false)));
+  out.set_overwrite(args.Bool("overwrite", false));
+  out.set_create_parents(args.Bool("create_parents", false));
+  return args.Finish(std::move(out));
 }
 
-absl::StatusOr<v1::GlobRequest> ParseGlob(const json::Value& args) {
+absl::StatusOr<v1::GlobRequest> ParseGlob(const json::Value& json) {
+  ArgReader args(json);
   v1::GlobRequest out;
-  auto pattern = StringArg(args, "pattern", true);
-  if (!pattern.ok()) return pattern.status();
-  out.set_pattern(*std::move(pattern));
-  auto path = PathField(args, "path", true);
-  if (!path.ok()) return path.status();
-  out.set_path(*std::move(path));
-  auto max_entries = UintArg(args, "max_entries", 0);
-  if (!max_entries.ok()) return max_entries.status();
-  out.set_max_entries(Capped(*max_entries, 1u << 30));
-  return out;
+  out.set_pattern(args.String("pattern", /*required=*/true));
+  out.set_path(args.Take(PathField(json, "path", true)));
+  out.set_max_entries(Capped(args.Uint("max_entries", 0), 1u << 30));
+  return args.Finish(std::move(out));
 }
 
 // ------------------------------------------------------ running requests --
 
 // What a tool answers with: `stdout`, and notes for stderr.
 struct Output {
+  Output() = default;
+  explicit Output(std::string out) : out(std::move(out)) {}
   std::string out;
   std::string notes;
 };
