@@ -35,7 +35,9 @@ bench: build
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
+# The include rule first (fast, fails the target on any violation), then clang-tidy.
 lint: build
+	@scripts/check-includes.sh
 	@git ls-files '*.cc' | grep -v _test.cc | xargs clang-tidy -p $(BUILD_DIR) --quiet
 
 clean:
