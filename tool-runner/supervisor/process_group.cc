@@ -1,6 +1,5 @@
 #include "tool-runner/supervisor/process_group.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -9,10 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -20,6 +17,7 @@
 #include "common/errno_status.h"
 #include "common/exec_path.h"
 #include "common/fd_io.h"
+#include "tool-runner/supervisor/spawn_assistant.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
@@ -30,10 +28,25 @@ struct ChildFailure {
   int stage;  // index into kStages
   int err;
 };
-constexpr const char* kStages[] = {"setpgid", "dup2",        "chdir",
-                                   "exec",    "inherit fds", "switch to the tool user"};
-enum Stage { kSetpgid = 0, kDup2 = 1, kChdir = 2, kExec = 3, kInherit = 4, kIdentity = 5 };
-constexpr int kLastStage = kIdentity;
+constexpr const char* kStages[] = {"setpgid",
+                                   "dup2",
+                                   "chdir",
+                                   "exec",
+                                   "inherit fds",
+                                   "switch to the tool user",
+                                   "hand over to the spawn assistant",
+                                   "join the call's cgroup"};
+enum Stage {
+  kSetpgid = 0,
+  kDup2 = 1,
+  kChdir = 2,
+  kExec = 3,
+  kInherit = 4,
+  kIdentity = 5,
+  kAssist = 6,
+  kCgroup = 7
+};
+constexpr int kLastStage = kCgroup;
 
 // Everything the child reads, laid out by the parent before clone.
 struct ChildArgs {
@@ -41,14 +54,15 @@ struct ChildArgs {
   char* const* argv;
   char* const* envp;
   int in_fd, out_fd, err_fd;
-  int error_fd;  // write end of the CLOEXEC error pipe
-  int go_fd;     // read end of the pipe the parent releases the child with
-  int* scratch;  // spec.inherit_fds.size() ints
+  int error_fd;         // write end of the CLOEXEC error pipe
+  int* scratch;         // spec.inherit_fds.size() ints
+  SpawnAssist* assist;  // null: nothing to do before exec
+  int assistant_fd;     // where `assist` goes
+  int go_fd;            // read end of the pipe the assistant releases us with
 };
 
-// The child shares the runner's memory, including this thread's errno and
-// TLS: raw system calls, so that nothing of glibc's per-thread state changes
-// while the parent thread runs.
+// The child shares the runner's memory (the spawning thread sleeps until it
+// has exec'd): raw system calls where glibc would touch more than errno.
 [[noreturn]] void FailChild(int error_fd, Stage stage, int err) {
   ChildFailure failure{stage, err};
   syscall(SYS_write, error_fd, &failure, sizeof failure);
@@ -84,10 +98,17 @@ int ExecChild(void* raw) {
   const ChildArgs& a = *static_cast<const ChildArgs*>(raw);
   const ProcessSpec& spec = *a.spec;
   int in_fd = a.in_fd, out_fd = a.out_fd, err_fd = a.err_fd, error_fd = a.error_fd;
-  // The parent sets what must be in place before exec (oom_score_adj, the
-  // call's cgroup), then releases us; end of file: it gave up.
-  char go = 0;
-  if (syscall(SYS_read, a.go_fd, &go, 1) != 1) syscall(SYS_exit_group, 125);
+  if (SpawnAssist* assist = a.assist) {
+    // The runner sets what must be in place before the tool's first
+    // instruction (oom_score_adj, the call's cgroup), then releases us.
+    assist->pid = static_cast<pid_t>(syscall(SYS_getpid));
+    if (syscall(SYS_write, a.assistant_fd, &assist, sizeof assist) != sizeof assist) {
+      FailChild(error_fd, kAssist);
+    }
+    char go = 0;
+    if (syscall(SYS_read, a.go_fd, &go, 1) != 1) FailChild(error_fd, kAssist, EPIPE);
+    if (assist->cgroup_errno != 0) FailChild(error_fd, kCgroup, assist->cgroup_errno);
+  }
 
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
@@ -200,6 +221,13 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
   if (!error_pipe.ok()) return error_pipe.status();
   auto go = MakePipe();
   if (!go.ok()) return go.status();
+  SpawnAssist assist;
+  assist.oom_score_adj = spec.oom_score_adj;
+  assist.cgroup_fd = spec.cgroup_fd;
+  assist.release_fd = go->write.get();
+  const bool assisted = spec.oom_score_adj != 0 || spec.cgroup_fd >= 0;
+  const int assistant_fd = assisted ? AssistantFd() : -1;
+  if (assisted && assistant_fd < 0) return ErrnoStatus("starting the spawn assistant");
 
   ChildArgs args{&spec,
                  argv.data(),
@@ -208,37 +236,31 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
                  out->write.get(),
                  err->write.get(),
                  error_pipe->write.get(),
-                 go->read.get(),
-                 scratch.data()};
-  ScopedBlockAllSignals blocked;
-  // CLONE_VM: no copy of the runner's page tables, so the spawn costs the
-  // same however large the runner is.
-  const pid_t pid = clone(ExecChild, stack.top(), CLONE_VM | SIGCHLD, &args);
+                 scratch.data(),
+                 assisted ? &assist : nullptr,
+                 assistant_fd,
+                 go->read.get()};
+  pid_t pid;
+  {
+    ScopedBlockAllSignals blocked;
+    // CLONE_VM: no copy of the runner's page tables, so a spawn costs the
+    // same however large the runner is; CLONE_VFORK: this thread sleeps only
+    // until the child has exec'd (or failed), as with posix_spawn.
+    pid = clone(ExecChild, stack.top(), CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  }
   if (pid < 0) return ErrnoStatus("clone");
-  // Parent. Set the group from this side too so that a signal sent right
-  // after we return reaches the group even if the child has not run yet.
-  if (spec.new_process_group) setpgid(pid, pid);
-  // The child waits on `go` until this is done, so the tool's first
-  // instruction already runs with it (and so does anything it forks).
-  const bool oom_before_exec =
-      spec.oom_score_adj == 0 || SetChildOomScoreAdj(pid, spec.oom_score_adj) == 0;
   error_pipe->write.reset();
   in->read.reset();
   out->write.reset();
   err->write.reset();
-  go->read.reset();
-  const bool released = WriteAll(go->write.get(), "g", 1);
-  const int release_errno = errno;
-  go->write.reset();
-  if (!released) kill(pid, SIGKILL);
 
+  // The child has exec'd (end of file) or written why it could not.
   ChildFailure failure{};
-  const long n = released ? ReadSome(error_pipe->read.get(), &failure, sizeof failure) : -1;
+  const long n = ReadSome(error_pipe->read.get(), &failure, sizeof failure);
   if (n != 0) {
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!released) return ErrnoStatus("write (releasing the child)", release_errno);
     if (n != sizeof failure) return absl::InternalError("the child failed before exec");
     const int stage = failure.stage >= 0 && failure.stage <= kLastStage ? failure.stage : kExec;
     std::string what = stage == kChdir  ? absl::StrCat("chdir ", spec.cwd)
@@ -246,7 +268,7 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
                                         : kStages[stage];
     return ErrnoStatus(what, failure.err);
   }
-  if (!oom_before_exec) {
+  if (spec.oom_score_adj != 0 && !assist.oom_set) {
     // A runner that is neither root nor able to raise CAP_SETUID cannot open
     // the /proc files of a child that shares its non-dumpable memory; after
     // exec the tool is dumpable and its files are ours.
@@ -263,125 +285,6 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
   proc.stderr_fd = std::move(err->read);
   return proc;
 }
-
-namespace {
-
-struct ProcStat {
-  pid_t ppid = 0;
-  char state = '?';
-  unsigned long long start_time = 0;
-};
-
-// Fields 3 (state), 4 (ppid) and 22 (starttime) of /proc/PID/stat.
-bool ReadProcStat(pid_t pid, ProcStat* out) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[1024];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return false;
-  buf[n] = '\0';
-  // The command name may contain spaces and parentheses: parse after the last ')'.
-  char* rparen = strrchr(buf, ')');
-  if (rparen == nullptr) return false;
-  int ppid;
-  unsigned long long start;
-  // state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
-  // utime stime cutime cstime priority nice num_threads itrealvalue starttime
-  if (sscanf(rparen + 1,
-             " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-             &out->state, &ppid, &start) != 3) {
-    return false;
-  }
-  out->ppid = ppid;
-  out->start_time = start;
-  return true;
-}
-
-// Every process, from /proc.
-std::unordered_map<pid_t, ProcStat> ProcessTable() {
-  std::unordered_map<pid_t, ProcStat> table;
-  DIR* dir = opendir("/proc");
-  if (dir == nullptr) return table;
-  while (dirent* entry = readdir(dir)) {
-    char* end;
-    long pid = strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    ProcStat st;
-    if (ReadProcStat(static_cast<pid_t>(pid), &st)) table[static_cast<pid_t>(pid)] = st;
-  }
-  closedir(dir);
-  return table;
-}
-
-// Processes descending from any of `roots`.
-std::vector<std::pair<pid_t, ProcStat>> Descendants(
-    const std::unordered_map<pid_t, ProcStat>& table, const std::vector<pid_t>& roots) {
-  std::vector<std::pair<pid_t, ProcStat>> out;
-  for (const auto& [pid, st] : table) {
-    for (pid_t p = st.ppid, hops = 0; p > 1 && hops < 4096; ++hops) {
-      if (std::find(roots.begin(), roots.end(), p) != roots.end()) {
-        out.emplace_back(pid, st);
-        break;
-      }
-      auto it = table.find(p);
-      if (it == table.end()) break;
-      p = it->second.ppid;
-    }
-  }
-  return out;
-}
-
-void Remember(std::vector<ProcessRef>* refs, ProcessRef ref) {
-  if (refs != nullptr && std::find(refs->begin(), refs->end(), ref) == refs->end()) {
-    refs->push_back(ref);
-  }
-}
-
-}  // namespace
-
-int SignalTree(pid_t pgid, pid_t root, int sig, std::vector<ProcessRef>* outside) {
-  // Find the descendants first: once the group is signalled, dying parents
-  // hand their children to the subreaper and the ancestry is lost.
-  std::vector<std::pair<pid_t, ProcStat>> descendants;
-  if (root > 0) descendants = Descendants(ProcessTable(), {root});
-  int signalled = 0;
-  if (pgid > 0 && SignalTool(-pgid, sig) == 0) ++signalled;
-  for (const auto& [pid, st] : descendants) {
-    if (getpgid(pid) == pgid) continue;
-    Remember(outside, ProcessRef{pid, st.start_time});
-    if (SignalTool(pid, sig) == 0) ++signalled;
-  }
-  return signalled;
-}
-
-int SignalRefs(std::vector<ProcessRef>* refs, int sig) {
-  if (refs->empty()) return 0;
-  const auto table = ProcessTable();
-  std::vector<ProcessRef> live;
-  std::vector<pid_t> roots;
-  for (const ProcessRef& ref : *refs) {
-    auto it = table.find(ref.pid);
-    if (it == table.end() || it->second.start_time != ref.start_time || it->second.state == 'Z') {
-      continue;
-    }
-    live.push_back(ref);
-    roots.push_back(ref.pid);
-  }
-  for (const auto& [pid, st] : Descendants(table, roots)) {
-    if (st.state != 'Z') Remember(&live, ProcessRef{pid, st.start_time});
-  }
-  int signalled = 0;
-  for (const ProcessRef& ref : live) {
-    if (SignalTool(ref.pid, sig) == 0) ++signalled;
-  }
-  *refs = std::move(live);
-  return signalled;
-}
-
-bool GroupAlive(pid_t pgid) { return pgid > 0 && (kill(-pgid, 0) == 0 || errno == EPERM); }
 
 const std::string& ShellPath() {
   static const std::string* shell =

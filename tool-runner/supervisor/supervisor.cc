@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <future>
 
@@ -13,6 +14,7 @@
 #include "common/fd_io.h"
 #include "common/log.h"
 #include "tool-runner/supervisor/output_buffer.h"
+#include "tool-runner/supervisor/supervisor_command.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
@@ -21,49 +23,16 @@ using Clock = EventLoop::Clock;
 
 namespace {
 
-constexpr EventLoop::TimerId kNoTimer = 0;
 // After the command exits, what is still in its pipes is read at most up to
 // this much per stream (a background child that keeps writing must not hold
 // the call open).
 constexpr size_t kFinalDrainLimit = 4 << 20;
 constexpr size_t kReadPerWakeup = 1 << 20;
-// How long to wait for a killed group to disappear before giving up.
-constexpr int kConfirmTries = 100;
-constexpr auto kConfirmInterval = std::chrono::milliseconds(10);
+// How long to wait for a killed call's processes to disappear (e.g. stuck
+// in uninterruptible sleep) before the result goes out anyway.
+constexpr auto kConfirmLimit = std::chrono::seconds(1);
 
 }  // namespace
-
-struct Supervisor::Command {
-  Command(size_t cap) : out(cap), err(cap) {}
-  uint64_t id = 0;
-  pid_t pid = -1;
-  bool stream = false;
-  std::shared_ptr<CommandObserver> observer;
-  Clock::time_point started;
-
-  UniqueFd stdin_fd;
-  std::string stdin_pending;
-  size_t stdin_offset = 0;
-  bool stdin_close_requested = false;
-  bool stdin_watched = false;
-  std::vector<std::pair<size_t, std::function<void()>>> stdin_waiters;  // (end offset, callback)
-
-  UniqueFd fds[2];  // stdout, stderr
-  bool reading[2] = {false, false};
-  OutputBuffer out, err;
-  uint64_t bytes[2] = {0, 0};
-
-  bool exited = false;
-  int wait_status = 0;
-  bool killing = false;
-  bool timed_out = false;
-  bool cancelled = false;
-  int confirm_tries = 0;
-  // Descendants that left the process group, found when the kill began.
-  std::vector<ProcessRef> outside;
-  EventLoop::TimerId deadline = kNoTimer;
-  EventLoop::TimerId grace = kNoTimer;
-};
 
 absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Start(SupervisorOptions options) {
   sigset_t mask;
@@ -77,6 +46,7 @@ absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Start(SupervisorOptions 
   }
   auto loop = EventLoop::Create();
   if (!loop.ok()) return loop.status();
+  if (options.ops == nullptr) options.ops = SystemProcessOps(options.call_cgroups);
   std::unique_ptr<Supervisor> sup(new Supervisor(options, std::move(*loop), std::move(sigchld)));
   Supervisor* raw = sup.get();
   auto watched =
@@ -119,7 +89,7 @@ void Supervisor::StartCommand(uint64_t id, CommandSpec spec,
     observer->OnStartFailed(absl::UnavailableError("the tool-runner is shutting down"));
     return;
   }
-  auto spawned = SpawnProcess(spec.process);
+  auto spawned = ops().Spawn(id, spec.process);
   if (!spawned.ok()) {
     --running_;
     observer->OnStartFailed(spawned.status());
@@ -270,8 +240,7 @@ void Supervisor::BeginKill(Command& c, bool timed_out, bool cancelled,
   if (c.killing) {
     // A second, more urgent request (shutdown) shortens the grace.
     if (grace.count() == 0) {
-      SignalTree(c.pid, c.pid, SIGKILL, &c.outside);
-      SignalRefs(&c.outside, SIGKILL);
+      ops().SignalCall(c.id, c.pid, c.pid, SIGKILL, &c.outside);
     }
     return;
   }
@@ -281,17 +250,17 @@ void Supervisor::BeginKill(Command& c, bool timed_out, bool cancelled,
     c.deadline = kNoTimer;
   }
   if (grace.count() == 0) {
-    SignalTree(c.pid, c.pid, SIGKILL, &c.outside);
+    ops().SignalCall(c.id, c.pid, c.pid, SIGKILL, &c.outside);
     return;
   }
-  SignalTree(c.pid, c.pid, SIGTERM, &c.outside);
-  SignalTree(c.pid, c.pid, SIGCONT, &c.outside);  // stopped processes must see the SIGTERM
+  ops().SignalCall(c.id, c.pid, c.pid, SIGTERM, &c.outside);
+  // Stopped processes must see the SIGTERM.
+  ops().SignalCall(c.id, c.pid, c.pid, SIGCONT, &c.outside);
   const uint64_t id = c.id;
   c.grace = loop_->AddTimer(grace, [this, id] {
     if (Command* cmd = Find(id)) {
       cmd->grace = kNoTimer;
-      SignalTree(cmd->pid, cmd->pid, SIGKILL, &cmd->outside);
-      SignalRefs(&cmd->outside, SIGKILL);
+      ops().SignalCall(cmd->id, cmd->pid, cmd->pid, SIGKILL, &cmd->outside);
     }
   });
 }
@@ -302,7 +271,7 @@ void Supervisor::OnSigchld() {
   }
   for (;;) {
     int status;
-    pid_t pid = waitpid(-1, &status, WNOHANG);
+    pid_t pid = ops().WaitAny(&status);
     if (pid <= 0) break;
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) continue;  // an orphan of some tool: reaped, nothing to report
@@ -316,17 +285,55 @@ void Supervisor::OnSigchld() {
   }
 }
 
+void Supervisor::WatchDying(Command& c) {
+  const uint64_t id = c.id;
+  if (c.confirm_limit == kNoTimer) {
+    c.confirm_limit = loop_->AddTimer(kConfirmLimit, [this, id] {
+      if (Command* cmd = Find(id)) {
+        cmd->confirm_limit = kNoTimer;
+        cmd->confirm_given_up = true;
+        StopWatchingDying(*cmd);
+        MaybeFinish(id);
+      }
+    });
+  }
+  for (const UniqueFd& fd : c.dying) {
+    const int raw = fd.get();
+    auto st = loop_->Watch(raw, EPOLLIN | EPOLLPRI, [this, id, raw](uint32_t) {
+      Command* cmd = Find(id);
+      if (cmd == nullptr) return;
+      // One of them ended: once all have, look again (a process may have
+      // forked before the SIGKILL landed).
+      loop_->Unwatch(raw);
+      auto& dying = cmd->dying;
+      dying.erase(std::remove_if(dying.begin(), dying.end(),
+                                 [raw](const UniqueFd& d) { return d.get() == raw; }),
+                  dying.end());
+      if (dying.empty()) MaybeFinish(id);
+    });
+    if (!st.ok()) {
+      log::Error("cannot watch a killed call's processes", {{"error", std::string(st.message())}});
+    }
+  }
+}
+
+void Supervisor::StopWatchingDying(Command& c) {
+  for (const UniqueFd& fd : c.dying) loop_->Unwatch(fd.get());
+  c.dying.clear();
+}
+
 void Supervisor::MaybeFinish(uint64_t id) {
   Command* cp = Find(id);
   if (cp == nullptr || !cp->exited) return;
   Command& c = *cp;
-  if (c.killing) {
-    // The leader is gone; nothing of its group, nor what left the group,
-    // may outlive the call.
-    SignalTree(c.pid, 0, SIGKILL);
-    SignalRefs(&c.outside, SIGKILL);
-    if ((GroupAlive(c.pid) || !c.outside.empty()) && ++c.confirm_tries < kConfirmTries) {
-      loop_->AddTimer(kConfirmInterval, [this, id] { MaybeFinish(id); });
+  if (c.killing && !c.dying.empty()) return;  // not all of them have ended yet
+  if (c.killing && !c.confirm_given_up) {
+    // The leader is gone (and reaped: no root any more); nothing of its
+    // group, nor what left the group, may outlive the call.
+    ops().SignalCall(id, c.pid, 0, SIGKILL, &c.outside);
+    c.dying = ops().WatchCall(id, c.pid, &c.outside);
+    if (!c.dying.empty()) {
+      WatchDying(c);
       return;
     }
   }
@@ -342,6 +349,7 @@ void Supervisor::MaybeFinish(uint64_t id) {
   c.stdin_waiters.clear();
   if (c.deadline != kNoTimer) loop_->CancelTimer(c.deadline);
   if (c.grace != kNoTimer) loop_->CancelTimer(c.grace);
+  if (c.confirm_limit != kNoTimer) loop_->CancelTimer(c.confirm_limit);
 
   CommandResult r;
   r.pid = c.pid;
@@ -366,69 +374,10 @@ void Supervisor::MaybeFinish(uint64_t id) {
   r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - c.started);
   std::shared_ptr<CommandObserver> observer = std::move(c.observer);
   commands_.erase(id);
+  ops().ReleaseCall(id);
   --running_;
   observer->OnExit(std::move(r));
   if (shutting_down_ && commands_.empty()) loop_->Stop();
-}
-
-void CommandHandle::WriteStdin(std::string data, std::function<void()> on_written) {
-  Supervisor* s = supervisor_;
-  const uint64_t id = id_;
-  s->loop_->Post([s, id, data = std::move(data), on_written = std::move(on_written)]() mutable {
-    Supervisor::Command* c = s->Find(id);
-    // A command that is gone has told (or will tell) its observer; whoever
-    // waits for `on_written` must not be woken after that.
-    if (c == nullptr) return;
-    if (!c->stdin_fd || c->stdin_close_requested) {
-      if (on_written) on_written();
-      return;
-    }
-    c->stdin_pending.append(data);
-    if (on_written) c->stdin_waiters.emplace_back(c->stdin_pending.size(), std::move(on_written));
-    s->PumpStdin(*c);
-  });
-}
-
-void CommandHandle::CloseStdin() {
-  Supervisor* s = supervisor_;
-  const uint64_t id = id_;
-  s->loop_->Post([s, id] {
-    if (Supervisor::Command* c = s->Find(id)) s->CloseStdinOf(*c);
-  });
-}
-
-void CommandHandle::Signal(int sig) {
-  Supervisor* s = supervisor_;
-  const uint64_t id = id_;
-  s->loop_->Post([s, id, sig] {
-    if (Supervisor::Command* c = s->Find(id); c != nullptr && !c->exited) {
-      SignalTool(-c->pid, sig);
-    }
-  });
-}
-
-void CommandHandle::Cancel() {
-  Supervisor* s = supervisor_;
-  const uint64_t id = id_;
-  s->loop_->Post([s, id] {
-    if (Supervisor::Command* c = s->Find(id)) {
-      s->BeginKill(*c, /*timed_out=*/false, /*cancelled=*/true, s->options_.kill_grace);
-    }
-  });
-}
-
-void CommandHandle::Kill() {
-  Supervisor* s = supervisor_;
-  const uint64_t id = id_;
-  s->loop_->Post([s, id] {
-    if (Supervisor::Command* c = s->Find(id)) {
-      s->BeginKill(*c, /*timed_out=*/false, /*cancelled=*/true, std::chrono::milliseconds(0));
-    }
-  });
-}
-
-void CommandHandle::DrainOutput() {
-  if (Supervisor::Command* c = supervisor_->Find(id_)) supervisor_->DrainNow(*c);
 }
 
 void Supervisor::DrainNow(Command& c) {
@@ -443,17 +392,6 @@ void Supervisor::DrainNow(Command& c) {
       SetReading(c, stream, false);
     }
   }
-}
-
-void CommandHandle::ResumeOutput() {
-  Supervisor* s = supervisor_;
-  const uint64_t id = id_;
-  s->loop_->Post([s, id] {
-    if (Supervisor::Command* c = s->Find(id)) {
-      s->SetReading(*c, OutputStream::kStdout, true);
-      s->SetReading(*c, OutputStream::kStderr, true);
-    }
-  });
 }
 
 absl::StatusOr<CommandResult> Supervisor::RunToCompletion(CommandSpec spec) {

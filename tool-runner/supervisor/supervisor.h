@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "tool-runner/supervisor/event_loop.h"
 #include "tool-runner/supervisor/process_group.h"
+#include "tool-runner/supervisor/process_ops.h"
 
 namespace sagewai {
 
@@ -97,6 +98,10 @@ struct SupervisorOptions {
   std::chrono::milliseconds kill_grace{1000};
   // Stop reading a paused command's pipes; resumes on ResumeOutput().
   size_t read_chunk = 64 * 1024;
+  // A cgroup per call where the kernel lets the runner create one.
+  bool call_cgroups = true;
+  // The kernel's process calls (tests give a fake); null: SystemProcessOps.
+  std::shared_ptr<ProcessOps> ops = nullptr;
 };
 
 class Supervisor {
@@ -145,6 +150,9 @@ class Supervisor {
   void CloseStdinOf(Command& cmd);
   void BeginKill(Command& cmd, bool timed_out, bool cancelled, std::chrono::milliseconds grace);
   void MaybeFinish(uint64_t id);
+  void WatchDying(Command& cmd);
+  void StopWatchingDying(Command& cmd);
+  ProcessOps& ops() { return *options_.ops; }
   void SetReading(Command& cmd, OutputStream stream, bool on);
   void DrainNow(Command& cmd);
   Command* Find(uint64_t id);

@@ -57,8 +57,9 @@ TEST_F(SupervisorTest, TimeoutKillsADescendantThatLeftTheGroupAndIgnoresSigterm)
   char tmpl[] = "/tmp/sagewai-escapee-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string pid_file = std::string(tmpl) + "/pid";
-  CommandSpec spec = Bash("setsid bash -c 'trap \"\" TERM; echo $$ > " + pid_file +
-                          "; exec sleep 60' & while [ ! -s " + pid_file + " ]; do :; done; sleep 60");
+  CommandSpec spec =
+      Bash("setsid bash -c 'trap \"\" TERM; echo $$ > " + pid_file +
+           "; exec sleep 60' & while [ ! -s " + pid_file + " ]; do :; done; sleep 60");
   spec.timeout = milliseconds(300);
   CommandResult r = Run(std::move(spec));
   EXPECT_TRUE(r.timed_out);
@@ -160,8 +161,9 @@ class Collector : public CommandObserver {
 
 TEST_F(SupervisorTest, StreamsOutputAndTakesStdinChunksAndSignals) {
   auto c = std::make_shared<Collector>();
-  CommandSpec spec = Bash("trap 'echo got-usr1; exit 7' USR1; read line; echo \"read:$line\"; "
-                          "while :; do sleep 0.05; done");
+  CommandSpec spec = Bash(
+      "trap 'echo got-usr1; exit 7' USR1; read line; echo \"read:$line\"; "
+      "while :; do sleep 0.05; done");
   spec.stream_output = true;
   spec.close_stdin = false;
   auto handle = sup_->Launch(std::move(spec), c);
