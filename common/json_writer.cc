@@ -1,37 +1,11 @@
 #include "common/json_writer.h"
 
+#include <charconv>
 #include <utility>
 
-namespace sagewai::json {
+#include "common/utf8.h"
 
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  size_t len;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  // Overlong encodings, surrogates and values past U+10FFFF are invalid.
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
+namespace sagewai::json {
 
 void AppendString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -39,7 +13,7 @@ void AppendString(std::string& out, std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      const size_t len = Utf8SequenceLength(s, i);
+      const size_t len = utf8::SequenceLength(s, i);
       if (len == 0) {
         out.append("\xEF\xBF\xBD");
         ++i;
@@ -92,6 +66,20 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
+void AppendInt(std::string& out, int64_t value) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof(buf), value).ptr);
+}
+
+void AppendUint(std::string& out, uint64_t value) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof(buf), value).ptr);
+}
+
+void AppendBool(std::string& out, bool value) { out.append(value ? "true" : "false"); }
+
+void AppendNull(std::string& out) { out.append("null"); }
+
 void ObjectWriter::Key(std::string_view key) {
   if (out_.size() > 1) out_.push_back(',');
   AppendString(out_, key);
@@ -106,25 +94,25 @@ ObjectWriter& ObjectWriter::String(std::string_view key, std::string_view value)
 
 ObjectWriter& ObjectWriter::Int(std::string_view key, int64_t value) {
   Key(key);
-  out_.append(std::to_string(value));
+  AppendInt(out_, value);
   return *this;
 }
 
 ObjectWriter& ObjectWriter::Uint(std::string_view key, uint64_t value) {
   Key(key);
-  out_.append(std::to_string(value));
+  AppendUint(out_, value);
   return *this;
 }
 
 ObjectWriter& ObjectWriter::Bool(std::string_view key, bool value) {
   Key(key);
-  out_.append(value ? "true" : "false");
+  AppendBool(out_, value);
   return *this;
 }
 
 ObjectWriter& ObjectWriter::Null(std::string_view key) {
   Key(key);
-  out_.append("null");
+  AppendNull(out_);
   return *this;
 }
 

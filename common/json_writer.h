@@ -1,5 +1,7 @@
-// Minimal JSON output: string escaping and a flat object builder. Output is
-// always valid UTF-8 JSON: invalid UTF-8 in input strings becomes U+FFFD.
+// JSON output: the one place that spells JSON tokens (strings, integers,
+// booleans, null), a flat object builder on top, and json::Serialize
+// (json_value.h) for whole values. Output is always valid UTF-8 JSON:
+// invalid UTF-8 in input strings becomes U+FFFD.
 #ifndef SAGEWAI_COMMON_JSON_WRITER_H_
 #define SAGEWAI_COMMON_JSON_WRITER_H_
 
@@ -9,13 +11,14 @@
 
 namespace sagewai::json {
 
-// Length of the valid UTF-8 sequence starting at s[i] (1 for ASCII), or 0:
-// truncated, overlong, a surrogate, or above U+10FFFF.
-size_t Utf8SequenceLength(std::string_view s, size_t i);
-
 // Appends `s` as a quoted JSON string to `out`.
 void AppendString(std::string& out, std::string_view s);
 std::string Quote(std::string_view s);
+
+void AppendInt(std::string& out, int64_t value);
+void AppendUint(std::string& out, uint64_t value);
+void AppendBool(std::string& out, bool value);
+void AppendNull(std::string& out);
 
 // Builds `{"k":v,...}` in insertion order. Values added with Raw() must
 // already be JSON.
