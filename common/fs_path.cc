@@ -6,39 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
+#include "common/utf8.h"
 
 namespace sagewai::fs {
 namespace {
 
 namespace v1 = ::sagewai::sandbox::v1;
-
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is invalid.
-size_t Utf8SequenceLength(absl::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;  // no overlong forms
-    if (c == 0xED) hi = 0x9F;  // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < len; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return len;
-}
 
 void AppendHexByte(std::string& out, unsigned char c) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -51,7 +24,7 @@ std::string Escape(absl::string_view s, bool controls) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
-    const size_t len = Utf8SequenceLength(s, i);
+    const size_t len = utf8::SequenceLength(std::string_view(s.data(), s.size()), i);
     if (len == 0) {
       AppendHexByte(out, static_cast<unsigned char>(s[i]));
       ++i;
@@ -77,12 +50,7 @@ std::string Escape(absl::string_view s, bool controls) {
 }  // namespace
 
 bool IsValidUtf8(absl::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const size_t len = Utf8SequenceLength(s, i);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
+  return utf8::IsValid(std::string_view(s.data(), s.size()));
 }
 
 std::string DisplayName(absl::string_view name) {
