@@ -1,53 +1,32 @@
 #include "common/errno_status.h"
 
 #include <cerrno>
-#include <cstring>
+#include <optional>
 #include <string>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 
 namespace sagewai {
 namespace {
 
 constexpr absl::string_view kErrnoPayload = "sagewai.errno";
 
-absl::StatusCode CodeForErrno(int err) {
+// The codes where Abseil's errno table and ours differ; ours stay because
+// callers and clients have seen them. Everything else, including DESIGN's
+// Filesystem table, is absl::ErrnoToStatusCode.
+std::optional<absl::StatusCode> OurCodeForErrno(int err) {
   switch (err) {
-    case ENOENT:
-    case ESRCH:
-      return absl::StatusCode::kNotFound;
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::StatusCode::kPermissionDenied;
-    case EEXIST:
-      return absl::StatusCode::kAlreadyExists;
-    case ENOSPC:
-    case EDQUOT:
-    case EMFILE:
-    case ENFILE:
-    case ENOMEM:
-    case EAGAIN:
-    case EFBIG:
-      return absl::StatusCode::kResourceExhausted;
-    case EISDIR:
-    case ENOTDIR:
-    case ENOTEMPTY:
-    case ELOOP:
-    case EXDEV:
-    case EBUSY:
-    case ETXTBSY:
-    case ENOEXEC:
+    case ENOEXEC:  // absl: UNKNOWN. A file that is not executable is a state.
+    case ELOOP:    // absl: UNKNOWN. A symlink loop, or O_NOFOLLOW on a link.
+    case EXDEV:    // absl: UNIMPLEMENTED. A cross-device move is refused, not unsupported.
       return absl::StatusCode::kFailedPrecondition;
-    case EINVAL:
-    case ENAMETOOLONG:
-    case EBADF:
+    case EBADF:  // absl: FAILED_PRECONDITION. A bad descriptor is a bad argument.
       return absl::StatusCode::kInvalidArgument;
-    case ETIMEDOUT:
-      return absl::StatusCode::kDeadlineExceeded;
+    case EAGAIN:  // absl: UNAVAILABLE. From fork and clone it is the pids limit.
+    case EFBIG:   // absl: OUT_OF_RANGE. A file over the size limit is a quota.
+      return absl::StatusCode::kResourceExhausted;
     default:
-      return absl::StatusCode::kInternal;
+      return std::nullopt;
   }
 }
 
@@ -55,7 +34,11 @@ absl::StatusCode CodeForErrno(int err) {
 
 absl::Status ErrnoStatus(absl::string_view what, int err) {
   if (err == 0) err = errno;
-  absl::Status status(CodeForErrno(err), absl::StrCat(what, ": ", std::strerror(err)));
+  absl::Status status = absl::ErrnoToStatus(err, what);
+  std::optional<absl::StatusCode> code = OurCodeForErrno(err);
+  // absl's UNKNOWN means "no mapping"; ours has always been INTERNAL.
+  if (!code && status.code() == absl::StatusCode::kUnknown) code = absl::StatusCode::kInternal;
+  if (code) status = absl::Status(*code, status.message());
   status.SetPayload(kErrnoPayload, absl::Cord(std::to_string(err)));
   return status;
 }
