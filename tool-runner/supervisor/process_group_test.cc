@@ -1,30 +1,33 @@
 #include "tool-runner/supervisor/process_group.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <chrono>
-#include <thread>
 
 namespace sagewai {
 namespace {
 
-std::string ReadAll(int fd) {
-  // The fds are non-blocking: wait for EOF by polling with a deadline.
+// Up to `stop` (end of file when empty); the fds are non-blocking, so wait
+// with poll(2), at most 10 s for each read.
+std::string ReadAll(int fd, const std::string& stop = "") {
   std::string out;
   char buf[4096];
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
+  for (;;) {
+    if (!stop.empty() && out.find(stop) != std::string::npos) break;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 10000) != 1) break;
     ssize_t n = read(fd, buf, sizeof buf);
     if (n > 0) {
       out.append(buf, n);
-    } else if (n == 0) {
+    } else if (n == 0 || errno != EAGAIN) {
       break;
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
   return out;
@@ -138,36 +141,18 @@ TEST(ProcessGroupTest, SignalTreeReachesChildrenThatLeftTheGroup) {
   spec.argv = {"/bin/bash", "-c", "set -m; sleep 100 & echo $!; wait"};
   auto p = SpawnProcess(spec);
   ASSERT_TRUE(p.ok()) << p.status();
-  char buf[32] = {};
-  std::string line;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    ssize_t n = read(p->stdout_fd.get(), buf, sizeof buf);
-    if (n > 0)
-      line.append(buf, n);
-    else
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  const std::string line = ReadAll(p->stdout_fd.get(), "\n");
   const pid_t escaped = std::stoi(line);
-  for (int i = 0; i < 2500 && getpgid(escaped) == p->pid; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  // Job control moves the job (in parent and child) before bash goes on.
   EXPECT_NE(getpgid(escaped), p->pid);
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, escaped, 0)));
+  ASSERT_TRUE(pidfd);
   EXPECT_GE(SignalTree(p->pid, p->pid, SIGKILL), 2);
   Reap(p->pid);
-  // `escaped` was reparented (to init or a subreaper) and is dying or dead.
-  for (int i = 0; i < 1000 && kill(escaped, 0) == 0; ++i) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/stat", escaped);
-    FILE* f = fopen(path, "r");
-    if (f == nullptr) break;
-    char state = 0;
-    int ignored = fscanf(f, "%*d %*s %c", &state);
-    (void)ignored;
-    fclose(f);
-    if (state == 'Z') break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  // `escaped` was reparented (to init or a subreaper): its pidfd turns
+  // readable once it has ended.
+  pollfd ended{pidfd.get(), POLLIN, 0};
+  EXPECT_EQ(poll(&ended, 1, 10000), 1);
   EXPECT_FALSE(GroupAlive(p->pid));
 }
 

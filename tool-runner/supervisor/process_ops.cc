@@ -105,6 +105,8 @@ class KernelProcessOps : public ProcessOps {
     return fds;
   }
 
+  bool GroupAlive(pid_t pgid) override { return sagewai::GroupAlive(pgid); }
+
   void ReleaseCall(uint64_t call) override {
     auto it = cgroups_of_calls_.find(call);
     if (it == cgroups_of_calls_.end()) return;

@@ -36,6 +36,8 @@ class ProcessOps {
   // the call end; empty once nothing of it runs any more.
   virtual std::vector<UniqueFd> WatchCall(uint64_t call, pid_t pgid,
                                           std::vector<ProcessRef>* outside) = 0;
+  // True while any process of group `pgid` exists, zombies included.
+  virtual bool GroupAlive(pid_t pgid) = 0;
   // The call's result is out: what it holds for the call goes (a cgroup
   // once its background processes have ended).
   virtual void ReleaseCall(uint64_t call) = 0;

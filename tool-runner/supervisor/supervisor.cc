@@ -283,6 +283,17 @@ void Supervisor::OnSigchld() {
       MaybeFinish(id);
     }
   }
+  // Killed calls whose last processes were zombies: reaped now, maybe.
+  std::vector<uint64_t> waiting;
+  for (auto& [id, cmd] : commands_) {
+    if (cmd->awaiting_reap) waiting.push_back(id);
+  }
+  for (uint64_t id : waiting) {
+    if (Command* c = Find(id)) {
+      c->awaiting_reap = false;
+      MaybeFinish(id);
+    }
+  }
 }
 
 void Supervisor::WatchDying(Command& c) {
@@ -334,6 +345,13 @@ void Supervisor::MaybeFinish(uint64_t id) {
     c.dying = ops().WatchCall(id, c.pid, &c.outside);
     if (!c.dying.empty()) {
       WatchDying(c);
+      return;
+    }
+    // Nothing of it runs, but zombies of its group (reparented to us) wait
+    // for the SIGCHLD that reaps them: no group may outlive the call.
+    if (ops().GroupAlive(c.pid)) {
+      c.awaiting_reap = true;
+      WatchDying(c);  // arms the limit
       return;
     }
   }

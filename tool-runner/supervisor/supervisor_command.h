@@ -47,6 +47,7 @@ struct Supervisor::Command {
   std::vector<UniqueFd> dying;
   EventLoop::TimerId confirm_limit = kNoTimer;
   bool confirm_given_up = false;
+  bool awaiting_reap = false;
   // Descendants that left the process group, found when the kill began.
   std::vector<ProcessRef> outside;
   EventLoop::TimerId deadline = kNoTimer;

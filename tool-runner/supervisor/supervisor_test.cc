@@ -1,13 +1,19 @@
 #include "tool-runner/supervisor/supervisor.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <fstream>
 #include <future>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 namespace sagewai {
@@ -15,14 +21,46 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// Gone, or at most a zombie nobody reaped yet (the test process reaps only
+// what the supervisor reaps).
+bool Ended(pid_t pid) {
+  FILE* st = fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (st == nullptr) return true;
+  char state = 'R';
+  const bool parsed = fscanf(st, "%*d %*s %c", &state) == 1;
+  fclose(st);
+  return parsed && state == 'Z';
+}
+
+pid_t ReadPid(const std::string& path) {
+  int pid = 0;
+  if (FILE* f = fopen(path.c_str(), "r")) {
+    if (fscanf(f, "%d", &pid) != 1) pid = 0;
+    fclose(f);
+  }
+  return pid;
+}
+
 class SupervisorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto s = Supervisor::Start(SupervisorOptions{.kill_grace = milliseconds(300)});
+  void SetUp() override { Start(/*call_cgroups=*/true); }
+  void Start(bool call_cgroups) {
+    SupervisorOptions options;
+    options.kill_grace = milliseconds(300);
+    options.call_cgroups = call_cgroups;
+    auto s = Supervisor::Start(options);
     ASSERT_TRUE(s.ok()) << s.status();
     sup_ = std::move(*s);
   }
   void TearDown() override { sup_->Shutdown(milliseconds(100)); }
+
+  // Everything the loop had to do before this call (a SIGCHLD already
+  // pending included) is done.
+  void Settle() {
+    std::promise<void> ran;
+    ASSERT_TRUE(sup_->loop().Post([&ran] { ran.set_value(); }));
+    ran.get_future().wait();
+  }
 
   static CommandSpec Bash(std::string command) {
     CommandSpec spec;
@@ -41,6 +79,18 @@ class SupervisorTest : public ::testing::Test {
   std::unique_ptr<Supervisor> sup_;
 };
 
+// The tests that end a call's tree run both ways: with a cgroup per call
+// (where this machine allows one) and with the /proc scan.
+class SupervisorKillTest : public SupervisorTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override { Start(GetParam()); }
+};
+
+INSTANTIATE_TEST_SUITE_P(CgroupOrScan, SupervisorKillTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "CgroupWhereAllowed" : "ProcScan";
+                         });
+
 TEST_F(SupervisorTest, CollectsOutputAndExitCode) {
   CommandResult r = Run(Bash("echo out; echo err >&2; exit 3"));
   EXPECT_EQ(r.exit_code, 3);
@@ -53,7 +103,7 @@ TEST_F(SupervisorTest, CollectsOutputAndExitCode) {
 // The leader dies of the SIGTERM at once, and the descendant that left its
 // group (setsid) and ignores SIGTERM is no longer its descendant when the
 // SIGKILL comes: it must be remembered from the first scan.
-TEST_F(SupervisorTest, TimeoutKillsADescendantThatLeftTheGroupAndIgnoresSigterm) {
+TEST_P(SupervisorKillTest, TimeoutKillsADescendantThatLeftTheGroupAndIgnoresSigterm) {
   char tmpl[] = "/tmp/sagewai-escapee-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string pid_file = std::string(tmpl) + "/pid";
@@ -63,19 +113,9 @@ TEST_F(SupervisorTest, TimeoutKillsADescendantThatLeftTheGroupAndIgnoresSigterm)
   spec.timeout = milliseconds(300);
   CommandResult r = Run(std::move(spec));
   EXPECT_TRUE(r.timed_out);
-  FILE* f = fopen(pid_file.c_str(), "r");
-  ASSERT_NE(f, nullptr);
-  int escapee = 0;
-  ASSERT_EQ(fscanf(f, "%d", &escapee), 1);
-  fclose(f);
-  // Killed before the result came back: gone, or at most a zombie nobody
-  // reaped yet (this test process is no subreaper).
-  char state = 'R';
-  if (FILE* st = fopen(("/proc/" + std::to_string(escapee) + "/stat").c_str(), "r")) {
-    EXPECT_EQ(fscanf(st, "%*d %*s %c", &state), 1);
-    fclose(st);
-    EXPECT_EQ(state, 'Z');
-  }
+  const pid_t escapee = ReadPid(pid_file);
+  ASSERT_GT(escapee, 0);
+  EXPECT_TRUE(Ended(escapee)) << "killed before the result came back";
   unlink(pid_file.c_str());
   rmdir(tmpl);
 }
@@ -112,12 +152,16 @@ TEST_F(SupervisorTest, BackgroundChildDoesNotHoldTheCall) {
   kill(-r.pid, SIGKILL);
 }
 
-TEST_F(SupervisorTest, TimeoutKillsTheWholeTree) {
+TEST_P(SupervisorKillTest, TimeoutKillsTheWholeTree) {
   char dir[] = "/tmp/sagewai-sup-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
   const std::string marker = std::string(dir) + "/late";
-  // The grandchild ignores SIGTERM and would write the marker after the timeout.
-  CommandSpec spec = Bash("(trap '' TERM; sleep 2; touch " + marker + ") & trap '' TERM; sleep 60");
+  const std::string pid_file = std::string(dir) + "/pid";
+  // The grandchild ignores SIGTERM and would write the marker after the
+  // timeout; the leader waits until it has said who it is.
+  CommandSpec spec =
+      Bash("(trap '' TERM; echo $BASHPID > " + pid_file + "; sleep 2; touch " + marker +
+           ") & trap '' TERM; while [ ! -s " + pid_file + " ]; do :; done; sleep 60");
   spec.timeout = milliseconds(500);
   const auto start = std::chrono::steady_clock::now();
   CommandResult r = Run(std::move(spec));
@@ -126,8 +170,12 @@ TEST_F(SupervisorTest, TimeoutKillsTheWholeTree) {
   EXPECT_EQ(r.signal, SIGKILL);
   EXPECT_LT(took, milliseconds(500 + 2000));
   EXPECT_FALSE(GroupAlive(r.pid));
-  std::this_thread::sleep_for(milliseconds(2500));
-  EXPECT_NE(access(marker.c_str(), F_OK), 0) << "a process of the timed-out call survived";
+  // The one process that would write the marker can no longer run.
+  const pid_t grandchild = ReadPid(pid_file);
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(Ended(grandchild)) << "a process of the timed-out call survived";
+  EXPECT_NE(access(marker.c_str(), F_OK), 0);
+  unlink(pid_file.c_str());
   rmdir(dir);
 }
 
@@ -142,6 +190,19 @@ TEST_F(SupervisorTest, HugeOutputIsCappedAndCounted) {
   EXPECT_FALSE(r.stderr_truncated);
 }
 
+// Until `pid` sleeps in write(2) on fd 1 (/proc/PID/syscall), or 20 s pass.
+bool WaitUntilBlockedWriting(pid_t pid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream syscall_file("/proc/" + std::to_string(pid) + "/syscall");
+    std::string number, fd;
+    syscall_file >> number >> fd;
+    if (number == std::to_string(SYS_write) && fd == "0x1") return true;
+    sched_yield();
+  }
+  return false;
+}
+
 class Collector : public CommandObserver {
  public:
   void OnStartFailed(const absl::Status& status) override { done.set_value(CommandResult{}); }
@@ -149,8 +210,16 @@ class Collector : public CommandObserver {
   bool OnOutput(OutputStream stream, std::string_view data) override {
     std::lock_guard<std::mutex> lock(mu);
     (stream == OutputStream::kStdout ? out : err).append(data);
+    grew.notify_all();
     return !pause_after_first || (out.size() + err.size()) == 0;
   }
+  // Until stdout holds `text` (or 20 s pass).
+  bool WaitForStdout(const std::string& text) {
+    std::unique_lock<std::mutex> lock(mu);
+    return grew.wait_for(lock, std::chrono::seconds(20),
+                         [&] { return out.find(text) != std::string::npos; });
+  }
+  std::condition_variable grew;
   void OnExit(CommandResult result) override { done.set_value(std::move(result)); }
   std::mutex mu;
   std::string out, err;
@@ -173,13 +242,7 @@ TEST_F(SupervisorTest, StreamsOutputAndTakesStdinChunksAndSignals) {
   handle->WriteStdin("hel", nullptr);
   handle->WriteStdin("lo\n", [&written] { written.set_value(); });
   written.get_future().wait();
-  for (int i = 0; i < 2000; ++i) {
-    {
-      std::lock_guard<std::mutex> lock(c->mu);
-      if (c->out.find("read:hello\n") != std::string::npos) break;
-    }
-    std::this_thread::sleep_for(milliseconds(5));
-  }
+  ASSERT_TRUE(c->WaitForStdout("read:hello\n"));
   handle->Signal(SIGUSR1);
   CommandResult r = c->done.get_future().get();
   EXPECT_EQ(r.exit_code, 7);
@@ -194,8 +257,10 @@ TEST_F(SupervisorTest, PausedStreamResumesWithoutLosingBytes) {
   CommandSpec spec = Bash("head -c 3000000 /dev/zero");
   spec.stream_output = true;
   auto handle = sup_->Launch(std::move(spec), c);
-  c->started.get_future().wait();
-  std::this_thread::sleep_for(milliseconds(200));
+  const pid_t producer = c->started.get_future().get();
+  // Held back: blocked writing into the full pipe nobody reads.
+  ASSERT_TRUE(WaitUntilBlockedWriting(producer));
+  Settle();
   {
     std::lock_guard<std::mutex> lock(c->mu);
     EXPECT_LT(c->out.size(), 3000000u) << "the pause held the producer back";
@@ -207,7 +272,7 @@ TEST_F(SupervisorTest, PausedStreamResumesWithoutLosingBytes) {
   EXPECT_EQ(r.exit_code, 0);
 }
 
-TEST_F(SupervisorTest, CancelEndsTheCommand) {
+TEST_P(SupervisorKillTest, CancelEndsTheCommand) {
   auto c = std::make_shared<Collector>();
   auto handle = sup_->Launch(Bash("sleep 60"), c);
   c->started.get_future().wait();
@@ -236,9 +301,20 @@ TEST_F(SupervisorTest, ManyConcurrentCommands) {
 }
 
 TEST_F(SupervisorTest, ReapsOrphansOfTools) {
-  CommandResult r = Run(Bash("for i in $(seq 50); do (sleep 0.01 &) ; done; echo ok"));
+  CommandResult r = Run(Bash("for i in $(seq 50); do (sleep 0.01 & echo $! >&2) ; done; echo ok"));
   EXPECT_EQ(r.stdout_data, "ok\n");
-  std::this_thread::sleep_for(milliseconds(500));
+  // Each orphan has ended (its pidfd says so), and the SIGCHLD that came
+  // with its end has been handled.
+  std::istringstream pids(r.stderr_data);
+  int orphans = 0;
+  for (pid_t pid; pids >> pid; ++orphans) {
+    UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd) continue;  // already gone
+    pollfd p{pidfd.get(), POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 20000), 1);
+  }
+  EXPECT_EQ(orphans, 50);
+  Settle();
   // No zombie children of ours remain.
   FILE* ps = popen(("ps -o stat= --ppid " + std::to_string(getpid())).c_str(), "r");
   ASSERT_NE(ps, nullptr);
@@ -249,19 +325,13 @@ TEST_F(SupervisorTest, ReapsOrphansOfTools) {
   EXPECT_EQ(zombies, 0);
 }
 
-TEST_F(SupervisorTest, ShutdownEndsRunningCommandsPromptly) {
+TEST_P(SupervisorKillTest, ShutdownEndsRunningCommandsPromptly) {
   auto c = std::make_shared<Collector>();
   CommandSpec spec = Bash("trap '' TERM; echo ready; sleep 60");
   spec.stream_output = true;
   sup_->Launch(std::move(spec), c);
   c->started.get_future().wait();
-  for (int i = 0; i < 2000; ++i) {
-    {
-      std::lock_guard<std::mutex> lock(c->mu);
-      if (!c->out.empty()) break;
-    }
-    std::this_thread::sleep_for(milliseconds(5));
-  }
+  ASSERT_TRUE(c->WaitForStdout("ready\n"));
   const auto start = std::chrono::steady_clock::now();
   sup_->Shutdown(milliseconds(100));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
