@@ -1,6 +1,6 @@
-# Link targets for Debian's static archives of gRPC, protobuf, Abseil and
-# libcap-ng. The in-container binaries link fully static (-static); tests link
-# the same archives into ordinary executables.
+# Link targets for Debian's static archives of gRPC, protobuf, Abseil,
+# libcap-ng and libcrypto. The in-container binaries link fully static
+# (-static); tests link the same archives into ordinary executables.
 include_guard(GLOBAL)
 
 set(_sagewai_libdir "/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}")
@@ -41,6 +41,13 @@ target_link_libraries(sagewai_grpc INTERFACE
   -Wl,--start-group ${_sagewai_grpc_archives} ${_sagewai_absl_archives} -Wl,--end-group
   Threads::Threads)
 add_library(sagewai::grpc ALIAS sagewai_grpc)
+
+# libcrypto for SHA-256 only (common/sha256.cc): its SHA256_* calls add the
+# hash code and CPU dispatch, not OpenSSL's providers.
+_sagewai_static_archive(_crypto crypto)
+add_library(sagewai_crypto INTERFACE)
+target_link_libraries(sagewai_crypto INTERFACE ${_crypto} Threads::Threads)
+add_library(sagewai::crypto ALIAS sagewai_crypto)
 
 _sagewai_static_archive(_capng cap-ng)
 add_library(sagewai_capng INTERFACE)
