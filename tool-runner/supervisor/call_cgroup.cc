@@ -76,14 +76,20 @@ void RemoveStale(const std::string& base) {
 
 }  // namespace
 
-void CallCgroup::Signal(int sig) {
+std::vector<pid_t> CallCgroup::Members() {
+  std::vector<pid_t> members;
   UniqueFd fd(openat(dir_.get(), "cgroup.procs", O_RDONLY | O_CLOEXEC));
   std::string pids;
-  if (!fd || !ReadToEnd(fd.get(), &pids, 1 << 20)) return;
+  if (!fd || !ReadToEnd(fd.get(), &pids, 1 << 20)) return members;
   for (absl::string_view line : absl::StrSplit(pids, '\n', absl::SkipEmpty())) {
     int pid;
-    if (absl::SimpleAtoi(line, &pid) && pid > 0) SignalTool(pid, sig);
+    if (absl::SimpleAtoi(line, &pid) && pid > 0) members.push_back(pid);
   }
+  return members;
+}
+
+void CallCgroup::Signal(int sig) {
+  for (pid_t pid : Members()) SignalTool(pid, sig);
 }
 
 void CallCgroup::Kill() { WriteFileAt(dir_.get(), "cgroup.kill", "1"); }

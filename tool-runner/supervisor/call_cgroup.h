@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
@@ -25,6 +26,8 @@ class CallCgroup {
   int dir_fd() const { return dir_.get(); }
   const std::string& path() const { return path_; }
 
+  // The pids in it now.
+  std::vector<pid_t> Members();
   // Sends `sig` to every process in it (as the tools' owner).
   void Signal(int sig);
   // SIGKILL to every process in it, by the kernel (cgroup.kill).

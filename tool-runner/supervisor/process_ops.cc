@@ -58,6 +58,14 @@ class KernelProcessOps : public ProcessOps {
   void SignalCall(uint64_t call, pid_t pgid, pid_t root, int sig,
                   std::vector<ProcessRef>* outside) override {
     if (CallCgroup* cgroup = Find(call)) {
+      // Remembered, so that the call waits until they are reaped too.
+      for (pid_t pid : cgroup->Members()) {
+        ProcessRef ref;
+        if (RefOf(pid, &ref) &&
+            std::find(outside->begin(), outside->end(), ref) == outside->end()) {
+          outside->push_back(ref);
+        }
+      }
       if (sig == SIGKILL) {
         cgroup->Kill();
       } else {
@@ -66,7 +74,15 @@ class KernelProcessOps : public ProcessOps {
       return;
     }
     SignalTree(pgid, root, sig, outside);
-    if (sig == SIGKILL) SignalRefs(outside, SIGKILL);
+    if (sig != SIGKILL) return;
+    const std::vector<ProcessRef> before = *outside;
+    SignalRefs(outside, SIGKILL);
+    // SignalRefs drops zombies; CallAlive waits for them to be reaped.
+    for (const ProcessRef& ref : before) {
+      if (std::find(outside->begin(), outside->end(), ref) == outside->end() && RefExists(ref)) {
+        outside->push_back(ref);
+      }
+    }
   }
 
   std::vector<UniqueFd> WatchCall(uint64_t call, pid_t pgid,
@@ -93,19 +109,25 @@ class KernelProcessOps : public ProcessOps {
     // Keep only the pidfds of processes that were still the same ones after
     // they were opened: a pid reused in between is not the call's.
     const std::vector<ProcessRef> confirmed = LivingMembers(0, opened);
-    std::vector<ProcessRef> still_outside;
     for (size_t i = 0; i < opened.size(); ++i) {
-      if (std::find(confirmed.begin(), confirmed.end(), opened[i]) == confirmed.end()) continue;
-      fds.push_back(std::move(pidfds[i]));
-      if (std::find(outside->begin(), outside->end(), opened[i]) != outside->end()) {
-        still_outside.push_back(opened[i]);
+      if (std::find(confirmed.begin(), confirmed.end(), opened[i]) != confirmed.end()) {
+        fds.push_back(std::move(pidfds[i]));
       }
     }
-    *outside = std::move(still_outside);
+    // Zombies stay: CallAlive waits for them to be reaped.
+    outside->erase(std::remove_if(outside->begin(), outside->end(),
+                                  [](const ProcessRef& ref) { return !RefExists(ref); }),
+                   outside->end());
     return fds;
   }
 
-  bool GroupAlive(pid_t pgid) override { return sagewai::GroupAlive(pgid); }
+  bool CallAlive(uint64_t, pid_t pgid, const std::vector<ProcessRef>& outside) override {
+    if (GroupAlive(pgid)) return true;
+    for (const ProcessRef& ref : outside) {
+      if (RefExists(ref)) return true;
+    }
+    return false;
+  }
 
   void ReleaseCall(uint64_t call) override {
     auto it = cgroups_of_calls_.find(call);

@@ -29,15 +29,17 @@ class ProcessOps {
   virtual int Signal(pid_t pid, int sig) = 0;
   // `sig` to every process of the call: its group `pgid` and whatever left
   // it. `root` is the leader while it is not reaped (0 after); `outside`
-  // keeps the processes found outside the group for later signals.
+  // keeps the processes found outside the group (or, with a cgroup, every
+  // process of it) for later signals and checks.
   virtual void SignalCall(uint64_t call, pid_t pgid, pid_t root, int sig,
                           std::vector<ProcessRef>* outside) = 0;
   // Descriptors that turn readable (EPOLLIN or EPOLLPRI) when processes of
   // the call end; empty once nothing of it runs any more.
   virtual std::vector<UniqueFd> WatchCall(uint64_t call, pid_t pgid,
                                           std::vector<ProcessRef>* outside) = 0;
-  // True while any process of group `pgid` exists, zombies included.
-  virtual bool GroupAlive(pid_t pgid) = 0;
+  // True while any process of the call exists, zombies included (they go
+  // with the SIGCHLD that reaps them).
+  virtual bool CallAlive(uint64_t call, pid_t pgid, const std::vector<ProcessRef>& outside) = 0;
   // The call's result is out: what it holds for the call goes (a cgroup
   // once its background processes have ended).
   virtual void ReleaseCall(uint64_t call) = 0;

@@ -137,6 +137,18 @@ int SignalRefs(std::vector<ProcessRef>* refs, int sig) {
 
 bool GroupAlive(pid_t pgid) { return pgid > 0 && (kill(-pgid, 0) == 0 || errno == EPERM); }
 
+bool RefExists(const ProcessRef& ref) {
+  ProcStat st;
+  return ReadProcStat(ref.pid, &st) && st.start_time == ref.start_time;
+}
+
+bool RefOf(pid_t pid, ProcessRef* ref) {
+  ProcStat st;
+  if (!ReadProcStat(pid, &st)) return false;
+  *ref = ProcessRef{pid, st.start_time};
+  return true;
+}
+
 std::vector<ProcessRef> LivingMembers(pid_t pgid, const std::vector<ProcessRef>& refs) {
   std::vector<ProcessRef> living;
   for (const auto& [pid, st] : ProcessTable()) {

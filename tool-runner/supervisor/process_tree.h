@@ -35,6 +35,11 @@ int SignalRefs(std::vector<ProcessRef>* refs, int sig);
 // True while any process of the group exists (zombies included).
 bool GroupAlive(pid_t pgid);
 
+// True while `ref` exists, zombie or not.
+bool RefExists(const ProcessRef& ref);
+// `pid` as a ProcessRef; false when there is no such process.
+bool RefOf(pid_t pid, ProcessRef* ref);
+
 // The processes of group `pgid` and those of `refs` that are still the same
 // process, zombies left out: what of a killed call could still run.
 std::vector<ProcessRef> LivingMembers(pid_t pgid, const std::vector<ProcessRef>& refs);

@@ -349,7 +349,7 @@ void Supervisor::MaybeFinish(uint64_t id) {
     }
     // Nothing of it runs, but zombies of its group (reparented to us) wait
     // for the SIGCHLD that reaps them: no group may outlive the call.
-    if (ops().GroupAlive(c.pid)) {
+    if (ops().CallAlive(id, c.pid, c.outside)) {
       c.awaiting_reap = true;
       WatchDying(c);  // arms the limit
       return;

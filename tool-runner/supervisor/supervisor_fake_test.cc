@@ -67,7 +67,7 @@ class FakeOps : public ProcessOps {
     if (dying) fds.push_back(std::move(dying));
     return fds;
   }
-  bool GroupAlive(pid_t) override { return false; }
+  bool CallAlive(uint64_t, pid_t, const std::vector<ProcessRef>&) override { return false; }
   void ReleaseCall(uint64_t call) override {
     std::lock_guard<std::mutex> lock(mu);
     released.push_back(call);
