@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 #include "tests/runner/runner_process.h"
+#include "tests/runner/wait_for.h"
 
 namespace sagewai::testing {
 namespace {
@@ -100,11 +102,24 @@ TEST_F(BashGrpcTest, BadRequestsAreErrorsNotResults) {
   EXPECT_EQ(Run(req, &r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// Reads the pids a command wrote to `path`, one a line.
+std::vector<pid_t> ReadPids(const std::string& path) {
+  std::vector<pid_t> pids;
+  if (FILE* f = fopen(path.c_str(), "re")) {
+    for (int pid; fscanf(f, "%d", &pid) == 1;) pids.push_back(pid);
+    fclose(f);
+  }
+  return pids;
+}
+
 TEST_F(BashGrpcTest, TimeoutKillsTheTreeAndRepliesInTime) {
   const std::string marker = runner_->workdir() + "/late-write";
+  const std::string pids = runner_->dir() + "/pids";
   v1::BashRequest req;
-  // The grandchild ignores SIGTERM and would write after the timeout.
-  req.set_command("(trap '' TERM; sleep 3; echo late > " + marker + ") & sleep 60");
+  // The grandchild ignores SIGTERM and would write after the timeout; it and
+  // the shell say who they are (written whole, then renamed into place).
+  req.set_command("(trap '' TERM; sleep 3; echo late > " + marker + ") & echo $! $$ > " + pids +
+                  ".new; mv " + pids + ".new " + pids + "; sleep 60");
   req.set_timeout_ms(1000);
   v1::BashResult r;
   const auto start = std::chrono::steady_clock::now();
@@ -112,7 +127,15 @@ TEST_F(BashGrpcTest, TimeoutKillsTheTreeAndRepliesInTime) {
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_TRUE(r.timed_out());
   EXPECT_LT(took, milliseconds(1000 + 2000));
-  std::this_thread::sleep_for(milliseconds(3500));
+  // The reply comes after the tree is killed and reaped: at this moment the
+  // writer is gone, so the file can never appear.
+  const std::vector<pid_t> tree = ReadPids(pids);
+  ASSERT_EQ(tree.size(), 2u) << "the command did not record its pids";
+  for (pid_t pid : tree) {
+    errno = 0;
+    EXPECT_EQ(kill(pid, 0), -1) << "pid " << pid << " outlived the reply";
+    EXPECT_EQ(errno, ESRCH) << "pid " << pid;
+  }
   EXPECT_NE(access(marker.c_str(), F_OK), 0) << "a process of the timed-out call survived";
 }
 
@@ -149,17 +172,22 @@ TEST_F(BashGrpcTest, ManyConcurrentCallsWithBoundedThreads) {
   std::vector<v1::BashResult> results(kCalls);
   std::vector<grpc::Status> statuses(kCalls);
   std::vector<std::unique_ptr<grpc::ClientAsyncResponseReader<v1::BashResult>>> readers;
+  // Every command holds its call open at the gate until the test has looked.
+  CommandGate gate(runner_->dir());
+  ASSERT_TRUE(gate.ok());
   for (int i = 0; i < kCalls; ++i) {
     v1::BashRequest req;
-    req.set_command("sleep 1; echo " + std::to_string(i));
+    req.set_command(gate.Shell() + "; echo " + std::to_string(i));
     contexts.push_back(runner_->Context(std::chrono::seconds(60)));
     readers.push_back(bash_->AsyncRun(contexts.back().get(), req, &cq));
     readers.back()->Finish(&results[i], &statuses[i],
                            reinterpret_cast<void*>(static_cast<intptr_t>(i)));
   }
-  std::this_thread::sleep_for(milliseconds(500));
+  // All of them are running at once when the runner is measured.
+  EXPECT_TRUE(gate.WaitReady(kCalls, std::chrono::seconds(60)));
   const long threads = runner_->StatusField("Threads");
   const long rss_kb = runner_->StatusField("VmRSS");
+  EXPECT_TRUE(gate.Release(kCalls));
   void* tag;
   bool ok;
   for (int n = 0; n < kCalls; ++n) ASSERT_TRUE(cq.Next(&tag, &ok));
@@ -244,13 +272,12 @@ TEST_F(BashGrpcTest, ClientCancelKillsTheCommand) {
   const std::string pidfile = runner_->workdir() + "/pid";
   auto ctx = runner_->Context();
   v1::BashRequest req;
-  req.set_command("echo $$ > " + pidfile + "; sleep 60");
+  // Written whole, then renamed: the file appears with the pid in it.
+  req.set_command("echo $$ > " + pidfile + ".new; mv " + pidfile + ".new " + pidfile +
+                  "; sleep 60");
   v1::BashResult r;
   std::thread canceller([&] {
-    for (int i = 0; i < 500 && access(pidfile.c_str(), F_OK) != 0; ++i) {
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    std::this_thread::sleep_for(milliseconds(50));
+    EXPECT_TRUE(WaitForPath(pidfile, std::chrono::seconds(5), runner_->pid()));
     ctx->TryCancel();
   });
   grpc::Status st = bash_->Run(ctx.get(), req, &r);
@@ -261,12 +288,8 @@ TEST_F(BashGrpcTest, ClientCancelKillsTheCommand) {
   int pid = 0;
   ASSERT_EQ(fscanf(f, "%d", &pid), 1);
   fclose(f);
-  bool gone = false;
-  for (int i = 0; i < 300 && !gone; ++i) {
-    gone = kill(pid, 0) != 0;
-    if (!gone) std::this_thread::sleep_for(milliseconds(10));
-  }
-  EXPECT_TRUE(gone) << "the cancelled command is still running";
+  EXPECT_TRUE(WaitForReaped(pid, std::chrono::seconds(3)))
+      << "the cancelled command is still running";
 }
 
 TEST_F(BashGrpcTest, AuthIsRequiredAndHealthIsOpen) {
@@ -369,11 +392,13 @@ TEST_F(BashGrpcTest, GetInfoDescribesTheRunner) {
 TEST_F(BashGrpcTest, SigtermStopsPromptlyAndEndsRunningCalls) {
   auto ctx = runner_->Context();
   v1::BashRequest req;
-  req.set_command("trap '' TERM; sleep 60");
+  const std::string started = runner_->dir() + "/started";
+  req.set_command("trap '' TERM; echo > " + started + "; sleep 60");
   v1::BashResult r;
   grpc::Status st;
   std::thread call([&] { st = bash_->Run(ctx.get(), req, &r); });
-  std::this_thread::sleep_for(milliseconds(300));
+  // The call is running when the runner is told to stop.
+  EXPECT_TRUE(WaitForPath(started, std::chrono::seconds(10), runner_->pid()));
   milliseconds took;
   int status = runner_->Stop(&took);
   call.join();
@@ -398,17 +423,21 @@ class LimitedRunnerTest : public BashGrpcTest {
 };
 
 TEST_F(LimitedRunnerTest, OverTheLimitIsResourceExhausted) {
+  CommandGate gate(runner_->dir());
+  ASSERT_TRUE(gate.ok());
   std::vector<std::thread> busy;
   for (int i = 0; i < 2; ++i) {
-    busy.emplace_back([this] { RunOk("sleep 1"); });
+    busy.emplace_back([this, &gate] { RunOk(gate.Shell()); });
   }
-  std::this_thread::sleep_for(milliseconds(300));
+  // Both calls are running (their commands said so) while the third comes.
+  EXPECT_TRUE(gate.WaitReady(2, std::chrono::seconds(30)));
   v1::BashRequest req;
   req.set_command("echo x");
   v1::BashResult r;
   grpc::Status st = Run(req, &r);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(st.error_message().find("--max-concurrent-calls"), std::string::npos);
+  EXPECT_TRUE(gate.Release(2));
   for (auto& t : busy) t.join();
   v1::BashResult capped = RunOk("echo 0123456789abcdef");
   EXPECT_EQ(capped.stdout(), "0123456789");

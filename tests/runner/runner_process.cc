@@ -9,11 +9,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "common/grpc_client_auth.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
+#include "tests/runner/wait_for.h"
 
 namespace sagewai::testing {
 
@@ -77,11 +77,7 @@ RunnerProcess::RunnerProcess(RunnerOptions options) : options_(std::move(options
   close(log_fd);
   // Connect only once the socket exists: a channel whose first attempts
   // failed waits out gRPC's reconnect backoff.
-  const auto socket_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  struct stat st;
-  while (stat(socket_.c_str(), &st) != 0 && std::chrono::steady_clock::now() < socket_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitForPath(socket_, std::chrono::seconds(20), pid_);
   // Short reconnect backoff: the socket appears a few milliseconds from now.
   grpc::ChannelArguments channel_args;
   channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
@@ -90,24 +86,7 @@ RunnerProcess::RunnerProcess(RunnerOptions options) : options_(std::move(options
   raw_channel_ =
       grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), channel_args);
   channel_ = raw_channel_;
-  auto health = grpc::health::v1::Health::NewStub(raw_channel_);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-    grpc::health::v1::HealthCheckResponse resp;
-    if (health->Check(&ctx, {}, &resp).ok() &&
-        resp.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
-      serving_ = true;
-      break;
-    }
-    int status;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  serving_ = WaitForServing(raw_channel_, &pid_, std::chrono::seconds(20));
   if (serving_) {
     ClientAuthOptions auth;
     auth.token_source = "the test's token";
@@ -120,6 +99,32 @@ RunnerProcess::RunnerProcess(RunnerOptions options) : options_(std::move(options
       serving_ = false;
     }
   }
+}
+
+bool WaitForServing(const std::shared_ptr<grpc::Channel>& channel, pid_t* pid,
+                    std::chrono::milliseconds timeout) {
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    // Waits for the connection (gRPC retries it) instead of failing fast;
+    // the slices let a runner that died be noticed.
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    grpc::health::v1::HealthCheckResponse resp;
+    const grpc::Status st = health->Check(&ctx, {}, &resp);
+    if (st.ok()) return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+    if (st.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
+        st.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      return false;
+    }
+    int status;
+    if (waitpid(*pid, &status, WNOHANG) == *pid) {
+      *pid = -1;
+      return false;
+    }
+  }
+  return false;
 }
 
 RunnerProcess::~RunnerProcess() {

@@ -81,6 +81,12 @@ class RunnerProcess {
 
 std::string BinDir();
 
+// Asks Health.Check over `channel` until it says SERVING (true) or `timeout`
+// passes; each try waits for the connection. When the runner `*pid` exits
+// first, it is reaped, *pid becomes -1 and the answer is false.
+bool WaitForServing(const std::shared_ptr<grpc::Channel>& channel, pid_t* pid,
+                    std::chrono::milliseconds timeout);
+
 }  // namespace sagewai::testing
 
 #endif  // SAGEWAI_TESTS_RUNNER_RUNNER_PROCESS_H_
