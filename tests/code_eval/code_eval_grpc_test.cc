@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 #include "tests/runner/runner_process.h"
+#include "tests/runner/wait_for.h"
 
 namespace sagewai::testing {
 namespace {
@@ -235,15 +236,24 @@ TEST_F(CodeEvalTest, ACrashedInterpreterIsReportedUntilRestarted) {
 
 TEST_F(CodeEvalTest, ASecondEvalOnABusyContextIsRefused) {
   const std::string id = Create();
+  // The first eval says it is running, then waits for the test's go.
+  CommandGate gate(runner_->dir());
+  ASSERT_TRUE(gate.ok());
   std::thread slow([&] {
     v1::EvalResult r;
-    EXPECT_TRUE(Eval(id, "import time\ntime.sleep(1.5)", &r).ok());
+    EXPECT_TRUE(Eval(id,
+                     "import os\nos.write(os.open('" + gate.ready() + "', os.O_WRONLY), b'\\n')\n" +
+                         "os.read(os.open('" + gate.go() + "', os.O_RDONLY), 1)",
+                     &r)
+                    .ok());
+    EXPECT_TRUE(r.error().name().empty()) << r.error().message();
   });
-  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_TRUE(gate.WaitReady(1, std::chrono::seconds(30)));
   v1::EvalResult r;
   grpc::Status st = Eval(id, "1", &r);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(st.error_message(), HasSubstr("context busy"));
+  EXPECT_TRUE(gate.Release(1));
   slow.join();
   EXPECT_EQ(Value(EvalOk(id, "2")), "2");
 }
@@ -256,12 +266,13 @@ TEST_F(CodeEvalTest, ACancelledCallInterruptsTheCode) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   // The interrupt lands right after the client gives up; then the context is free.
   v1::EvalResult after;
-  for (int i = 0; i < 50; ++i) {
-    after.Clear();
-    st = Eval(id, "n > 0", &after);
-    if (st.error_code() != grpc::StatusCode::FAILED_PRECONDITION) break;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
+  WaitUntil(
+      [&] {
+        after.Clear();
+        st = Eval(id, "n > 0", &after);
+        return st.error_code() != grpc::StatusCode::FAILED_PRECONDITION;
+      },
+      std::chrono::seconds(10), milliseconds(10));
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(Value(after), "True");
 }
@@ -473,12 +484,12 @@ TEST_F(CodeEvalLimitsTest, IdleContextsAreReclaimed) {
   auto c = TryCreate("python");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(List().size(), 1u);
-  for (int i = 0; i < 100 && !List().empty(); ++i) std::this_thread::sleep_for(milliseconds(50));
+  // The idle timeout (700 ms) is what runs here; the test only looks often.
+  WaitUntil([&] { return List().empty(); }, std::chrono::seconds(10), milliseconds(10));
   EXPECT_TRUE(List().empty());
   v1::EvalResult r;
   EXPECT_EQ(Eval(c->context_id(), "1", &r).error_code(), grpc::StatusCode::NOT_FOUND);
-  for (int i = 0; i < 100 && kill(c->pid(), 0) == 0; ++i)
-    std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_TRUE(WaitForReaped(c->pid(), std::chrono::seconds(5)));
   EXPECT_NE(kill(c->pid(), 0), 0) << "the reclaimed interpreter is gone";
   EXPECT_THAT(runner_->ReadLog(), HasSubstr("reclaiming an idle code-eval context"));
 }

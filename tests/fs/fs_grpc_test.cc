@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <latch>
 #include <map>
 #include <thread>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 #include "tests/fs/fs_test_client.h"
 #include "tests/runner/runner_process.h"
+#include "tests/runner/wait_for.h"
 
 namespace sagewai::testing {
 namespace {
@@ -39,6 +41,22 @@ void Spit(const std::string& path, const std::string& data) {
   ASSERT_NE(f, nullptr) << path;
   fwrite(data.data(), 1, data.size(), f);
   fclose(f);
+}
+
+// Lines of `log` with every one of `parts`.
+int LogLines(const std::string& log, const std::vector<std::string>& parts) {
+  int n = 0;
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    const std::string_view line(log.data() + start, end - start);
+    bool all = true;
+    for (const std::string& p : parts) all = all && line.find(p) != std::string_view::npos;
+    n += all;
+    start = end + 1;
+  }
+  return n;
 }
 
 mode_t ModeOf(const std::string& path) {
@@ -202,15 +220,21 @@ TEST_F(FsGrpcTest, CancelledWritesLeaveTheOldFileAndNothingElse) {
       if (!writer->Write(msg)) break;
       msg.clear_path();
     }
-    // Give the runner time to put some of it on disk, then cancel instead
-    // of finishing the stream.
+    // Pacing, not proof: each round cancels a little later, at another
+    // point of the runner's write, instead of finishing the stream.
     std::this_thread::sleep_for(milliseconds(round * 20));
     ctx->TryCancel();
     grpc::Status st = writer->Finish();
     EXPECT_EQ(st.error_code(), grpc::StatusCode::CANCELLED);
   }
-  // The runner may still be discarding the last one.
-  std::this_thread::sleep_for(milliseconds(200));
+  // The runner logs a cancelled write's end after it dropped the temporary
+  // file: once all ten are logged, none can still replace the file.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return LogLines(runner_->ReadLog(), {"call finished", "Write", "\"code\":1,"}) >= 10;
+      },
+      std::chrono::seconds(20), milliseconds(5)))
+      << runner_->ReadLog();
   EXPECT_TRUE(Slurp(Work("victim")) == old) << "a cancelled write changed the file";
   EXPECT_EQ(DirNames(runner_->workdir()), std::vector<std::string>{"victim"});
 }
@@ -425,6 +449,8 @@ TEST_F(FsGrpcTest, WatchOfASlowClientOverflowsInsteadOfGrowing) {
   for (int i = 0; i < 3000; ++i) {
     Spit(Work("busy/" + stem + std::to_string(i)), "");
   }
+  // Pacing, not proof: a slow client is one that does not read for a while
+  // (the runner's queue is not visible from here); OVERFLOW must then come.
   std::this_thread::sleep_for(milliseconds(300));
   v1::WatchEvent e;
   bool overflow = false;
@@ -526,9 +552,12 @@ TEST_F(FsGrpcTest, ManyCallsInFlightKeepThreadsBounded) {
   for (auto& r : readers) r->WaitForInitialMetadata();
   std::vector<std::thread> clients;
   std::atomic<int> failures{0};
+  // Counted down by each client after its first round trip.
+  std::latch all_busy(16);
   for (int i = 0; i < 16; ++i) {
     clients.emplace_back([&, i] {
       for (int k = 0; k < 20; ++k) {
+        if (k == 1) all_busy.count_down();
         WriteOutcome w = Write("small-" + std::to_string(i), Pattern(i, k, 1000));
         ReadOutcome r = Read("small-" + std::to_string(i));
         v1::ListRequest list;
@@ -540,7 +569,8 @@ TEST_F(FsGrpcTest, ManyCallsInFlightKeepThreadsBounded) {
       }
     });
   }
-  std::this_thread::sleep_for(milliseconds(200));
+  // Measured while all sixteen clients are at work.
+  all_busy.wait();
   const long threads = runner_->StatusField("Threads");
   const std::string names = ThreadNames(runner_->pid());
   for (auto& c : clients) c.join();

@@ -12,12 +12,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "common/sha256.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/runner/runner_process.h"
+#include "tests/runner/wait_for.h"
 
 namespace sagewai::testing {
 
@@ -201,27 +200,16 @@ UnprivilegedRunner::UnprivilegedRunner() {
     _exit(127);
   }
   close(log_fd);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  struct stat st;
-  while (stat(socket_.c_str(), &st) != 0 && std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  channel_ = grpc::CreateChannel("unix://" + socket_, grpc::InsecureChannelCredentials());
-  auto health = grpc::health::v1::Health::NewStub(channel_);
-  while (std::chrono::steady_clock::now() < deadline) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-    grpc::health::v1::HealthCheckResponse resp;
-    if (health->Check(&ctx, {}, &resp).ok()) {
-      started_ = true;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  // Connect once the socket exists; a short reconnect backoff covers the
+  // moment between its bind and listen.
+  WaitForPath(socket_, std::chrono::seconds(20), pid_);
+  grpc::ChannelArguments channel_args;
+  channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
+  channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
+  channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  channel_ = grpc::CreateCustomChannel("unix://" + socket_, grpc::InsecureChannelCredentials(),
+                                       channel_args);
+  started_ = WaitForServing(channel_, &pid_, std::chrono::seconds(20));
 }
 
 std::string UnprivilegedRunner::ReadLog() const {
