@@ -1,10 +1,16 @@
 #include "cli/subprocess.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <thread>
 
 namespace sagewai::cli {
@@ -69,16 +75,31 @@ TEST(CliRunProcessTest, ABackgroundChildHoldingThePipeDoesNotBlock) {
 }
 
 TEST(CliRunProcessTest, Cancel) {
+  char dir[] = "/tmp/sagewai-cli-cancel-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string fifo = std::string(dir) + "/started";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   std::atomic<bool> cancel{false};
   RunOptions options;
   options.cancel = &cancel;
+  // Cancels once the command says it is running (and who it is).
+  pid_t pid = 0;
   std::thread t([&] {
-    absl::SleepFor(absl::Milliseconds(100));
+    if (FILE* f = fopen(fifo.c_str(), "re")) {
+      if (fscanf(f, "%d", &pid) != 1) pid = 0;
+      fclose(f);
+    }
     cancel = true;
   });
-  auto r = RunProcess({"/bin/sh", "-c", "sleep 30"}, options);
+  auto r = RunProcess({"/bin/sh", "-c", "echo $$ > " + fifo + "; sleep 30"}, options);
+  if (!cancel) close(open(fifo.c_str(), O_WRONLY | O_NONBLOCK));  // the command never wrote
   t.join();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(kill(pid, 0), -1) << "the cancelled command is still there";
+  EXPECT_EQ(errno, ESRCH);
+  unlink(fifo.c_str());
+  rmdir(dir);
 }
 
 TEST(CliRunProcessTest, EnvironmentOverrides) {

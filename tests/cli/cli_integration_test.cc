@@ -86,21 +86,28 @@ class CliTest : public ::testing::Test {
     // Health is open: a plain channel, which reconnects while the runner
     // starts (a Connection checks its peer once and keeps that fd).
     grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
     auto health = grpc::health::v1::Health::NewStub(
         grpc::CreateCustomChannel("unix://" + *socket_, grpc::InsecureChannelCredentials(), args));
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     while (absl::Now() < deadline) {
+      // Each try waits for the connection (gRPC retries it) rather than
+      // failing at once; a runner that exited ends the wait.
       grpc::ClientContext context;
+      context.set_wait_for_ready(true);
       context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
       grpc::health::v1::HealthCheckResponse response;
-      if (health->Check(&context, {}, &response).ok() &&
-          response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+      const grpc::Status status = health->Check(&context, {}, &response);
+      if (status.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
         return;
       }
       if (runner_->TryWait()) break;
-      absl::SleepFor(absl::Milliseconds(20));
+      if (status.ok() || (status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
+                          status.error_code() != grpc::StatusCode::UNAVAILABLE)) {
+        break;
+      }
     }
     start_error_ = new std::string("the runner did not become SERVING within 20 s");
   }

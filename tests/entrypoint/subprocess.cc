@@ -4,10 +4,12 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 
@@ -64,10 +66,10 @@ bool Subprocess::Start(const std::vector<std::string>& argv, const std::vector<s
   return true;
 }
 
-bool Subprocess::Pump(int timeout_ms) {
-  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-  if (out_fd_ < 0 && err_fd_ < 0) return false;
-  if (poll(fds, 2, timeout_ms) <= 0) return true;
+bool Subprocess::Pump(int timeout_ms, int wake_fd) {
+  pollfd fds[3] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  if (out_fd_ < 0 && err_fd_ < 0 && wake_fd < 0) return false;
+  if (poll(fds, 3, timeout_ms) <= 0) return out_fd_ >= 0 || err_fd_ >= 0;
   std::string* sinks[2] = {&out_, &err_};
   int* owners[2] = {&out_fd_, &err_fd_};
   for (int i = 0; i < 2; ++i) {
@@ -114,27 +116,33 @@ void Subprocess::CloseStdin() {
 
 int Subprocess::Wait(int timeout_ms) {
   const long long deadline = NowMs() + timeout_ms;
+  // Readable once the child has exited: the wait below wakes on its exit or
+  // on output, whichever comes first.
+  const int exited = pid_ > 0 ? static_cast<int>(syscall(SYS_pidfd_open, pid_, 0)) : -1;
   while (true) {
     int status = 0;
     const pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       pid_ = -1;
+      if (exited >= 0) close(exited);
       // Drain what is left; a leftover grandchild may hold the pipes open.
       while (Pump(50) && NowMs() < deadline) {
       }
       if (WIFEXITED(status)) return WEXITSTATUS(status);
       return 128 + WTERMSIG(status);
     }
-    if (NowMs() >= deadline) {
+    const long long left = deadline - NowMs();
+    if (left <= 0) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
       pid_ = -1;
+      if (exited >= 0) close(exited);
       return -1;
     }
-    if (!Pump(50)) {
-      const timespec ts{0, 10 * 1000 * 1000};
-      nanosleep(&ts, nullptr);
-    }
+    const int slice = static_cast<int>(std::min<long long>(left, 1000));
+    // Without a pidfd (kernels before 5.3) and with the pipes closed, there
+    // is nothing to wake on: look again every 10 ms.
+    if (!Pump(slice, exited) && exited < 0) poll(nullptr, 0, std::min(slice, 10));
   }
 }
 

@@ -37,8 +37,9 @@ class Subprocess {
   const std::string& err() const { return err_; }
 
  private:
-  // One poll round over stdout and stderr; false when both are closed.
-  bool Pump(int timeout_ms);
+  // One poll round over stdout and stderr (and `wake_fd`, e.g. a pidfd,
+  // when not -1); false when both are closed.
+  bool Pump(int timeout_ms, int wake_fd = -1);
 
   pid_t pid_ = -1;
   int in_ = -1, out_fd_ = -1, err_fd_ = -1;
