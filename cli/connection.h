@@ -1,9 +1,8 @@
-// How the CLI reaches a runner: the address (unix:///path, tcp://host:port or
-// host:port), the token (a file or SAGEWAI_RUNNER_TOKEN), the checks of whom
-// it talks to (the peer of a unix socket, then the runner's proof of the
-// session key; README, "Authentication and the host's peer check"), the
-// authenticated gRPC channel, and gRPC errors turned into one actionable
-// line and an exit code.
+// How the CLI reaches a runner: the address (runner_address.h) and the token
+// (runner_token.h), the checks of whom it talks to (the peer of a unix
+// socket, then the runner's proof of the session key; README,
+// "Authentication and the host's peer check"), the authenticated gRPC
+// channel, and its errors for the user (rpc_error.h).
 #ifndef SAGEWAI_CLI_CONNECTION_H_
 #define SAGEWAI_CLI_CONNECTION_H_
 
@@ -13,87 +12,20 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cli/connection_policy.h"
 #include "cli/peer_check.h"
+#include "cli/rpc_error.h"
+#include "cli/runner_address.h"
+#include "cli/runner_token.h"
 #include "cli/sandbox_resolve.h"
 
 namespace sagewai::cli {
 
-inline constexpr char kAddrEnv[] = "SAGEWAI_RUNNER_ADDR";
-inline constexpr char kTokenEnv[] = "SAGEWAI_RUNNER_TOKEN";
-inline constexpr char kDefaultAddress[] = "unix:///run/sagewai/tool-runner.sock";
 // A sandbox id, used when neither --sandbox, --addr nor --token-file is given.
 inline constexpr char kSandboxEnv[] = "SAGEWAI_SANDBOX";
-
-struct Address {
-  enum class Kind { kUnix, kTcp };
-  Kind kind = Kind::kUnix;
-  std::string path;  // kUnix: the socket path as given
-  std::string host;  // kTcp: name or IP literal, without [ ]
-  int port = 0;      // kTcp
-  // Canonical form for messages: "unix:///abs/path", "unix:rel/path" or
-  // "tcp://host:port".
-  std::string text;
-
-  // What grpc::CreateChannel takes.
-  std::string GrpcTarget() const;
-};
-
-// Accepts "unix:///abs/path", "unix:/abs/path", "unix:relative/path", a bare
-// path containing '/', "tcp://host:port", "host:port", "[v6]:port". Errors
-// are InvalidArgument naming the accepted forms.
-absl::StatusOr<Address> ParseAddress(absl::string_view text);
-
-// --addr when given, else $SAGEWAI_RUNNER_ADDR when set and non-empty, else
-// kDefaultAddress. `env_value` may be null.
-absl::StatusOr<Address> ResolveAddress(const std::optional<std::string>& flag,
-                                       const char* env_value);
-
-struct Token {
-  std::string value;   // empty: send no authorization metadata
-  std::string source;  // "--token-file PATH", "$SAGEWAI_RUNNER_TOKEN" or ""
-  // Things the user should know but that do not stop the call, e.g. a token
-  // file readable by every user.
-  std::vector<std::string> warnings;
-};
-
-// The token file wins over $SAGEWAI_RUNNER_TOKEN: a flag on the command line
-// is the more deliberate choice than an inherited variable. Surrounding
-// whitespace (a trailing newline) is dropped. Errors (FailedPrecondition /
-// NotFound / PermissionDenied / InvalidArgument) name the file and the fix.
-absl::StatusOr<Token> LoadToken(const std::optional<std::string>& token_file,
-                                const char* env_value);
-
-// An empty string when `path` looks like a socket we can connect to,
-// otherwise why not ("no such file", "not a socket", "permission denied").
-std::string ProbeUnixSocket(const std::string& path);
-
-// One line for the user and the exit code (see exit_codes.h).
-struct CliError {
-  int exit_code = 0;
-  std::string message;
-};
-
-struct RpcErrorContext {
-  const Address* address = nullptr;
-  // e.g. "Bash.Stream".
-  std::string method;
-  std::string token_source;
-  // For UNIMPLEMENTED: the runner's version if GetInfo told it.
-  std::string server_version;
-  // For UNAVAILABLE on unix sockets: ProbeUnixSocket's answer.
-  std::string socket_probe;
-  std::optional<absl::Duration> deadline;
-};
-
-int ExitCodeForRpcCode(grpc::StatusCode code);
-CliError DescribeRpcError(const grpc::Status& status, const RpcErrorContext& context);
 
 inline constexpr absl::Duration kEstablishTimeout = absl::Seconds(10);
 

@@ -258,6 +258,14 @@ TEST(CliDescribeRpcErrorTest, OneActionableLinePerCase) {
   e = DescribeRpcError(grpc::Status(grpc::INTERNAL, "boom"), c);
   EXPECT_EQ(e.exit_code, kExitSoftware);
   EXPECT_THAT(e.message, HasSubstr("INTERNAL: boom"));
+  // The code's name for every code without a sentence of its own.
+  EXPECT_EQ(DescribeRpcError(grpc::Status(grpc::DATA_LOSS, "torn"), c).message,
+            "Bash.Stream failed at unix:///run/x.sock: DATA_LOSS: torn");
+  EXPECT_THAT(DescribeRpcError(grpc::Status(grpc::ABORTED, ""), c).message,
+              HasSubstr(": ABORTED: no details"));
+  EXPECT_THAT(
+      DescribeRpcError(grpc::Status(static_cast<grpc::StatusCode>(99), "odd"), c).message,
+      HasSubstr(": UNKNOWN_CODE: odd"));
 
   Address tcp = *ParseAddress("tcp://h:1");
   c.address = &tcp;
