@@ -89,6 +89,18 @@ TEST_F(IdentityGrpcTest, BashRunsAsTheAgentAndCannotSignalTheRunner) {
   EXPECT_THAT(r.stdout(), HasSubstr("refused"));
 }
 
+// A separated runner sets the tool's score before exec through its spawn
+// assistant (the child's /proc files are still root's then): the tool has
+// 1000 from its first instruction, the runner keeps its own.
+TEST_F(IdentityGrpcTest, ToolsGetOomScoreAdjButTheSeparatedRunnerDoesNot) {
+  v1::BashResult r = Bash("cat /proc/self/oom_score_adj /proc/$$/oom_score_adj");
+  EXPECT_EQ(r.stdout(), "1000\n1000\n");
+  std::ifstream runner_adj("/proc/" + std::to_string(runner_->pid()) + "/oom_score_adj");
+  int adj = -1;
+  ASSERT_TRUE(runner_adj >> adj);
+  EXPECT_EQ(adj, 0);
+}
+
 TEST_F(IdentityGrpcTest, TimeoutsStillKillTheAgentsWholeTree) {
   const std::string pid_file = runner_->workdir() + "/grandchild.pid";
   // A grandchild that ignores SIGTERM, in a process group of its own.
