@@ -459,7 +459,8 @@ TEST_F(CodeEvalTest, RunnerThreadsStayBoundedWithManyContexts) {
   }
   for (auto& t : threads) t.join();
   EXPECT_GT(max_threads, 0);
-  EXPECT_LE(max_threads, 16);
+  // gRPC's and the supervisor's 16, plus the one spawn assistant.
+  EXPECT_LE(max_threads, 16 + 1);
 }
 
 class CodeEvalLimitsTest : public CodeEvalTest {

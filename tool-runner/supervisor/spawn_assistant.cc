@@ -30,6 +30,7 @@ void Serve(int requests) {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, nullptr);
+  pthread_setname_np(pthread_self(), "sagewai-spawn");  // one, for the process's life
   for (;;) {
     SpawnAssist* request = nullptr;
     if (ReadSome(requests, &request, sizeof request) != sizeof request) continue;
