@@ -270,4 +270,16 @@ std::unique_ptr<Connection> ConnectFromFlags(const std::optional<std::string>& a
       error);
 }
 
+std::unique_ptr<Connection> ConnectOrReport(const std::optional<std::string>& addr_flag,
+                                            const std::optional<std::string>& token_file,
+                                            int* exit_code) {
+  CliError error;
+  std::unique_ptr<Connection> connection = ConnectFromFlags(addr_flag, token_file, &error);
+  if (!connection) {
+    fprintf(stderr, "%s\n", error.message.c_str());
+    *exit_code = error.exit_code;
+  }
+  return connection;
+}
+
 }  // namespace sagewai::cli

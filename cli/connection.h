@@ -95,6 +95,12 @@ std::unique_ptr<Connection> ConnectFromFlags(const std::optional<std::string>& a
                                              const std::optional<std::string>& token_file,
                                              CliError* error);
 
+// ConnectFromFlags for a command's entry point: the error's line goes to
+// stderr; null, with *exit_code set, when there is no connection.
+std::unique_ptr<Connection> ConnectOrReport(const std::optional<std::string>& addr_flag,
+                                            const std::optional<std::string>& token_file,
+                                            int* exit_code);
+
 }  // namespace sagewai::cli
 
 #endif  // SAGEWAI_CLI_CONNECTION_H_

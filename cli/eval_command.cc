@@ -11,15 +11,17 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
+#include <cstring>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/connection.h"
+#include "cli/eval_common.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
+#include "common/fd_io.h"
 #include "common/unique_fd.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 
@@ -61,62 +63,11 @@ when it timed out; 125 when the interpreter died (restart the context);
 e.g. a busy or dead context; 69: runner unreachable; 75: runner busy...).
 )";
 
-const char kContextHelp[] =
-    R"(usage: sagewai-sandbox context COMMAND [OPTIONS]
-
-Manages the sandbox's code-eval contexts: interpreters that keep their state
-between `sagewai-sandbox eval --context ID` calls.
-
-Commands:
-  create --lang LANG [--cwd DIR] [--env K=V]...   start one; prints its id
-  ls                                              list them
-  rm ID...                                        delete (kill) them
-  restart ID                                      fresh state, same id
-
-Options: --addr ADDR, --token-file FILE (as for eval), -h/--help.
-)";
-
 namespace {
 
-constexpr absl::Duration kConnectTimeout = absl::Seconds(10);
 // How long the runner may take past --timeout before we call it stuck.
 constexpr absl::Duration kDeadlineSlack = absl::Seconds(30);
-constexpr absl::Duration kCallTimeout = absl::Seconds(60);
 constexpr int kInterruptSignals[] = {SIGINT, SIGTERM, SIGHUP};
-
-bool WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
-absl::Status ParseEnv(const std::vector<std::string>& entries,
-                      std::map<std::string, std::string>* env) {
-  for (const std::string& entry : entries) {
-    size_t eq = entry.find('=');
-    if (eq == 0 || eq == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("--env ", entry, ": expected NAME=VALUE"));
-    }
-    (*env)[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadStdin() {
-  std::string code;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return absl::InternalError(absl::StrCat("cannot read stdin: ", strerror(errno)));
-    if (n == 0) return code;
-    code.append(buf, static_cast<size_t>(n));
-  }
-}
 
 // Ctrl-C, SIGTERM and SIGHUP cancel the call (the runner interrupts the
 // code); the signals are blocked before gRPC starts its threads.
@@ -169,27 +120,6 @@ class InterruptWatcher {
   std::atomic<int> signal_{0};
 };
 
-std::unique_ptr<Connection> Connect(const std::optional<std::string>& addr,
-                                    const std::optional<std::string>& token_file, int* exit_code) {
-  CliError error;
-  std::unique_ptr<Connection> connection = ConnectFromFlags(addr, token_file, &error);
-  if (!connection) {
-    fprintf(stderr, "%s\n", error.message.c_str());
-    *exit_code = error.exit_code;
-    return nullptr;
-  }
-  if (!connection->WaitForConnection(kConnectTimeout)) {
-    fprintf(stderr,
-            "cannot reach the runner at %s: no connection within %lld s — is the sandbox "
-            "running? is the address right?\n",
-            connection->address().text.c_str(),
-            static_cast<long long>(absl::ToInt64Seconds(kConnectTimeout)));
-    *exit_code = kExitUnavailable;
-    return nullptr;
-  }
-  return connection;
-}
-
 std::string Extension(const std::string& mime) {
   if (mime == "image/png") return "png";
   if (mime == "image/jpeg") return "jpg";
@@ -201,7 +131,8 @@ std::string Extension(const std::string& mime) {
 
 int RunEval(const EvalOptions& options, std::string code) {
   int exit_code = kExitOk;
-  std::unique_ptr<Connection> connection = Connect(options.addr, options.token_file, &exit_code);
+  std::unique_ptr<Connection> connection =
+      ConnectAndWait(options.addr, options.token_file, &exit_code);
   if (!connection) return exit_code;
   pb::EvalRequest request;
   request.set_code(std::move(code));
@@ -287,16 +218,6 @@ int RunEval(const EvalOptions& options, std::string code) {
   return ExitCodeForEvalResult(result);
 }
 
-std::string FormatTime(int64_t unix_ms) {
-  if (unix_ms <= 0) return "-";
-  time_t t = static_cast<time_t>(unix_ms / 1000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 absl::StatusOr<EvalOptions> ParseEvalArgs(const std::vector<std::string>& args) {
@@ -315,7 +236,7 @@ absl::StatusOr<EvalOptions> ParseEvalArgs(const std::vector<std::string>& args) 
   options.context_id = parsed->Last("context").value_or("");
   options.cwd = parsed->Last("cwd").value_or("");
   options.output_dir = parsed->Last("output-dir").value_or(".");
-  if (absl::Status st = ParseEnv(parsed->All("env"), &options.env); !st.ok()) return st;
+  if (absl::Status st = ParseEnvEntries(parsed->All("env"), &options.env); !st.ok()) return st;
   if (std::optional<std::string> t = parsed->Last("timeout")) {
     double seconds = 0;
     if (!absl::SimpleAtod(*t, &seconds) || !std::isfinite(seconds) || seconds <= 0 ||
@@ -410,104 +331,14 @@ int RunEvalCommand(const std::vector<std::string>& args) {
   }
   std::string code = options->code;
   if (code == "-") {
-    absl::StatusOr<std::string> in = ReadStdin();
-    if (!in.ok()) {
-      fprintf(stderr, "sagewai-sandbox eval: %s\n", std::string(in.status().message()).c_str());
+    code.clear();
+    if (!ReadToEnd(STDIN_FILENO, &code)) {
+      fprintf(stderr, "sagewai-sandbox eval: cannot read stdin: %s\n", strerror(errno));
       return kExitIoErr;
     }
-    code = *std::move(in);
   }
   InterruptWatcher::BlockSignals();
   return RunEval(*options, std::move(code));
-}
-
-int RunContextCommand(const std::vector<std::string>& args) {
-  static const std::vector<FlagSpec> kSpecs = {{"addr", true},     {"token-file", true},
-                                               {"lang", true},     {"cwd", true},
-                                               {"env", true, 'e'}, {"help", false, 'h'}};
-  absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kSpecs, PositionalMode::kInterleaved);
-  std::map<std::string, std::string> env;
-  if (parsed.ok()) {
-    if (absl::Status st = ParseEnv(parsed->All("env"), &env); !st.ok()) parsed = st;
-  }
-  if (!parsed.ok()) {
-    fprintf(stderr, "sagewai-sandbox context: %s (see --help)\n",
-            std::string(parsed.status().message()).c_str());
-    return kExitUsage;
-  }
-  if (parsed->Has("help") || parsed->positionals.empty()) {
-    fputs(kContextHelp, parsed->Has("help") ? stdout : stderr);
-    return parsed->Has("help") ? kExitOk : kExitUsage;
-  }
-  const std::string command = parsed->positionals[0];
-  const std::vector<std::string> ids(parsed->positionals.begin() + 1, parsed->positionals.end());
-  const bool wants_ids = command == "rm" || command == "restart";
-  if (command != "create" && command != "ls" && !wants_ids) {
-    fprintf(stderr, "sagewai-sandbox context: unknown command \"%s\" (create, ls, rm, restart)\n",
-            command.c_str());
-    return kExitUsage;
-  }
-  if (wants_ids ? ids.empty() || (command == "restart" && ids.size() != 1) : !ids.empty()) {
-    fprintf(stderr, "sagewai-sandbox context %s: %s\n", command.c_str(),
-            wants_ids ? (command == "restart" ? "takes exactly one ID" : "takes one or more IDs")
-                      : "takes no arguments");
-    return kExitUsage;
-  }
-  int exit_code = kExitOk;
-  std::unique_ptr<Connection> connection =
-      Connect(parsed->Last("addr"), parsed->Last("token-file"), &exit_code);
-  if (!connection) return exit_code;
-  auto stub = pb::CodeEval::NewStub(connection->channel());
-  auto fail = [&](const grpc::Status& status, absl::string_view method) {
-    CliError e = connection->Describe(status, method, kCallTimeout);
-    fprintf(stderr, "%s\n", e.message.c_str());
-    return e.exit_code;
-  };
-
-  if (command == "create") {
-    pb::CreateContextRequest request;
-    request.set_language(parsed->Last("lang").value_or("python"));
-    request.set_cwd(parsed->Last("cwd").value_or(""));
-    for (const auto& [k, v] : env) (*request.mutable_env())[k] = v;
-    pb::Context created;
-    auto context = connection->NewContext(kCallTimeout);
-    grpc::Status status = stub->CreateContext(context.get(), request, &created);
-    if (!status.ok()) return fail(status, "CodeEval.CreateContext");
-    printf("%s\n", created.context_id().c_str());
-    return kExitOk;
-  }
-  if (command == "ls") {
-    pb::ListContextsResponse list;
-    auto context = connection->NewContext(kCallTimeout);
-    grpc::Status status = stub->ListContexts(context.get(), {}, &list);
-    if (!status.ok()) return fail(status, "CodeEval.ListContexts");
-    printf("%-18s %-8s %-6s %-8s %-20s %s\n", "ID", "LANGUAGE", "STATE", "PID", "LAST USED", "CWD");
-    for (const pb::Context& c : list.contexts()) {
-      printf("%-18s %-8s %-6s %-8s %-20s %s\n", c.context_id().c_str(), c.language().c_str(),
-             c.state().c_str(), c.pid() > 0 ? std::to_string(c.pid()).c_str() : "-",
-             FormatTime(c.last_used_unix_ms()).c_str(), c.cwd().c_str());
-    }
-    return kExitOk;
-  }
-  if (command == "restart") {
-    pb::RestartContextRequest request;
-    request.set_context_id(ids[0]);
-    pb::Context restarted;
-    auto context = connection->NewContext(kCallTimeout);
-    grpc::Status status = stub->RestartContext(context.get(), request, &restarted);
-    if (!status.ok()) return fail(status, "CodeEval.RestartContext");
-    printf("%s\n", restarted.context_id().c_str());
-    return kExitOk;
-  }
-  for (const std::string& id : ids) {
-    pb::DeleteContextRequest request;
-    request.set_context_id(id);
-    pb::DeleteContextResponse response;
-    auto context = connection->NewContext(kCallTimeout);
-    grpc::Status status = stub->DeleteContext(context.get(), request, &response);
-    if (!status.ok()) exit_code = fail(status, "CodeEval.DeleteContext");
-  }
-  return exit_code;
 }
 
 }  // namespace sagewai::cli

@@ -22,6 +22,7 @@
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
 #include "cli/shell_quote.h"
+#include "common/fd_io.h"
 #include "common/unique_fd.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 
@@ -85,7 +86,9 @@ bool IsValidEnvName(const std::string& name) {
 }
 
 // Writes all of `data` to `fd`; false on an error (EPIPE: the reader left).
-bool WriteAll(int fd, const std::string& data) {
+// Unlike fd_io's WriteAll it waits out EAGAIN: our stdout may be a
+// non-blocking file description shared with another process.
+bool WriteAllWaiting(int fd, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
@@ -162,8 +165,8 @@ void ExecSession::PumpStdin() {
     int r = ::poll(fds, 2, -1);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 || (fds[0].revents & POLLIN)) return;
-    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    const long n = ReadSome(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EAGAIN) continue;
     if (n <= 0) break;  // EOF, or an error that ends our input all the same
     request.set_stdin(buf, static_cast<size_t>(n));
     if (!Write(request)) return;
@@ -278,8 +281,8 @@ int ExecSession::Run() {
       case pb::BashStreamEvent::kStdout:
       case pb::BashStreamEvent::kStderr: {
         const bool is_out = event.kind_case() == pb::BashStreamEvent::kStdout;
-        if (!WriteAll(is_out ? STDOUT_FILENO : STDERR_FILENO,
-                      is_out ? event.stdout() : event.stderr()) &&
+        if (!WriteAllWaiting(is_out ? STDOUT_FILENO : STDERR_FILENO,
+                             is_out ? event.stdout() : event.stderr()) &&
             !output_lost_.exchange(true)) {
           // Our reader went away (`| head`): end the call the way a pipeline
           // ends a writer.
@@ -414,13 +417,10 @@ int RunExecCommand(const std::vector<std::string>& args) {
   for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
   pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
 
-  CliError error;
+  int exit_code = kExitOk;
   std::unique_ptr<Connection> connection =
-      ConnectFromFlags(options->addr, options->token_file, &error);
-  if (!connection) {
-    fprintf(stderr, "%s\n", error.message.c_str());
-    return error.exit_code;
-  }
+      ConnectOrReport(options->addr, options->token_file, &exit_code);
+  if (!connection) return exit_code;
   ExecSession session(*connection, *options);
   return session.Run();
 }

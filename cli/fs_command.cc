@@ -217,13 +217,10 @@ int RunFsCommand(const std::vector<std::string>& args) {
     fputs(kFsHelp, stdout);
     return kExitOk;
   }
-  CliError error;
+  int exit_code = kExitOk;
   std::unique_ptr<Connection> connection =
-      ConnectFromFlags(options->addr, options->token_file, &error);
-  if (!connection) {
-    fprintf(stderr, "%s\n", error.message.c_str());
-    return error.exit_code;
-  }
+      ConnectOrReport(options->addr, options->token_file, &exit_code);
+  if (!connection) return exit_code;
   FsSession session(*connection, *options);
   return session.Run();
 }

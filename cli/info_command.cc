@@ -86,9 +86,10 @@ std::string FormatInfoText(const pb::GetInfoResponse& info, const std::string& a
   line("address", address);
   line("version", info.version());
   line("runner uid/gid", absl::StrCat(info.uid(), "/", info.gid()));
-  line("tools uid/gid", absl::StrCat(info.tool_uid(), "/", info.tool_gid(),
-                                     info.tools_share_runner_uid() ? " (the runner's own)"
-                                                                   : " (separate from the runner)"));
+  line("tools uid/gid",
+       absl::StrCat(
+           info.tool_uid(), "/", info.tool_gid(),
+           info.tools_share_runner_uid() ? " (the runner's own)" : " (separate from the runner)"));
   if (info.tools_share_runner_uid() && !info.identity_note().empty()) {
     line("warning", info.identity_note());
   }
@@ -174,13 +175,10 @@ int RunInfoCommand(const std::vector<std::string>& args) {
     fputs(kInfoHelp, stdout);
     return kExitOk;
   }
-  CliError error;
+  int exit_code = kExitOk;
   std::unique_ptr<Connection> connection =
-      ConnectFromFlags(parsed->Last("addr"), parsed->Last("token-file"), &error);
-  if (!connection) {
-    fprintf(stderr, "%s\n", error.message.c_str());
-    return error.exit_code;
-  }
+      ConnectOrReport(parsed->Last("addr"), parsed->Last("token-file"), &exit_code);
+  if (!connection) return exit_code;
   auto stub = pb::Runner::NewStub(connection->channel());
   auto context = connection->NewContext(timeout);
   pb::GetInfoResponse info;
