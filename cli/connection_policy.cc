@@ -2,7 +2,6 @@
 
 #include <sys/types.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
@@ -10,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cli/option_extract.h"
 
 namespace sagewai::cli {
 namespace {
@@ -34,17 +34,16 @@ absl::Status ParseId(absl::string_view flag, absl::string_view text, T max, T* o
 absl::Status ExtractConnectionFlags(std::vector<std::string>* args, bool stop_at_positional,
                                     const std::vector<std::string>& value_flags) {
   ConnectionPolicy policy = g_policy;
-  std::vector<std::string> out;
-  size_t i = 0;
-  // "--name VALUE" or "--name=VALUE"; true when args[i] was one.
-  auto take = [&](absl::string_view name, std::string* value, absl::Status* error) {
-    const std::string& a = (*args)[i];
+  // "--name VALUE" or "--name=VALUE"; true when args[*i] was one.
+  auto value_of = [](absl::string_view name, const std::vector<std::string>& args, size_t* i,
+                     std::string* value, absl::Status* error) {
+    const std::string& a = args[*i];
     const std::string flag = absl::StrCat("--", name);
     if (a == flag) {
-      if (i + 1 >= args->size()) {
+      if (*i + 1 >= args.size()) {
         *error = absl::InvalidArgumentError(absl::StrCat(flag, " needs a value"));
       } else {
-        *value = (*args)[++i];
+        *value = args[++*i];
       }
       return true;
     }
@@ -54,46 +53,37 @@ absl::Status ExtractConnectionFlags(std::vector<std::string>* args, bool stop_at
     }
     return false;
   };
-  for (; i < args->size(); ++i) {
-    const std::string& a = (*args)[i];
-    if (a == "--") break;
-    std::string value;
-    absl::Status error;
-    if (take("peer-uid", &value, &error)) {
-      if (!error.ok()) return error;
-      uid_t uid = 0;
-      if (absl::Status st = ParseId<uid_t>("peer-uid", value, 0xfffffffe, &uid); !st.ok())
-        return st;
-      policy.peer.uid = uid;
-      continue;
-    }
-    if (take("peer-pid", &value, &error)) {
-      if (!error.ok()) return error;
-      pid_t pid = 0;
-      if (absl::Status st = ParseId<pid_t>("peer-pid", value, 4194304, &pid); !st.ok()) return st;
-      policy.peer.pid = pid;
-      policy.peer.pid_source = "--peer-pid";
-      continue;
-    }
-    if (a == "--allow-bearer") {
-      policy.allow_bearer = true;
-      continue;
-    }
-    if (stop_at_positional) {
-      if (a.empty() || a[0] != '-') break;
-      std::string name = a.substr(a.find_first_not_of('-'));
-      if (name.find('=') == std::string::npos &&
-          std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end() &&
-          i + 1 < args->size()) {
-        out.push_back(a);
-        out.push_back((*args)[++i]);
-        continue;
-      }
-    }
-    out.push_back(a);
-  }
-  out.insert(out.end(), args->begin() + static_cast<std::ptrdiff_t>(i), args->end());
-  *args = std::move(out);
+  absl::Status status = ExtractOptions(
+      args, stop_at_positional, value_flags,
+      [&](const std::vector<std::string>& args, size_t* i) -> absl::StatusOr<bool> {
+        std::string value;
+        absl::Status error;
+        if (value_of("peer-uid", args, i, &value, &error)) {
+          if (!error.ok()) return error;
+          uid_t uid = 0;
+          if (absl::Status st = ParseId<uid_t>("peer-uid", value, 0xfffffffe, &uid); !st.ok()) {
+            return st;
+          }
+          policy.peer.uid = uid;
+          return true;
+        }
+        if (value_of("peer-pid", args, i, &value, &error)) {
+          if (!error.ok()) return error;
+          pid_t pid = 0;
+          if (absl::Status st = ParseId<pid_t>("peer-pid", value, 4194304, &pid); !st.ok()) {
+            return st;
+          }
+          policy.peer.pid = pid;
+          policy.peer.pid_source = "--peer-pid";
+          return true;
+        }
+        if (args[*i] == "--allow-bearer") {
+          policy.allow_bearer = true;
+          return true;
+        }
+        return false;
+      });
+  if (!status.ok()) return status;
   g_policy = std::move(policy);
   return absl::OkStatus();
 }

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "cli/option_extract.h"
 #include "cli/sandbox_labels.h"
 #include "cli/sandbox_state.h"
 #include "cli/subprocess.h"
@@ -174,41 +175,30 @@ absl::StatusOr<std::optional<std::string>> ExtractSandboxFlag(
     std::vector<std::string>* args, bool stop_at_positional,
     const std::vector<std::string>& value_flags) {
   std::optional<std::string> id;
-  std::vector<std::string> out;
-  size_t i = 0;
-  auto take = [&](std::string value) -> absl::Status {
+  auto set = [&](std::string value) -> absl::Status {
     if (id) return absl::InvalidArgumentError("--sandbox given twice");
     if (value.empty()) return absl::InvalidArgumentError("--sandbox needs a sandbox id");
     id = std::move(value);
     return absl::OkStatus();
   };
-  for (; i < args->size(); ++i) {
-    const std::string& a = (*args)[i];
-    if (a == "--") break;
-    if (a == "--sandbox") {
-      if (i + 1 >= args->size()) return absl::InvalidArgumentError("--sandbox needs a sandbox id");
-      if (absl::Status s = take((*args)[++i]); !s.ok()) return s;
-      continue;
-    }
-    if (absl::StartsWith(a, "--sandbox=")) {
-      if (absl::Status s = take(a.substr(10)); !s.ok()) return s;
-      continue;
-    }
-    if (stop_at_positional) {
-      if (a.empty() || a[0] != '-') break;
-      std::string name = a.substr(a.find_first_not_of('-'));
-      if (name.find('=') == std::string::npos &&
-          std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end() &&
-          i + 1 < args->size()) {
-        out.push_back(a);
-        out.push_back((*args)[++i]);
-        continue;
-      }
-    }
-    out.push_back(a);
-  }
-  out.insert(out.end(), args->begin() + static_cast<std::ptrdiff_t>(i), args->end());
-  *args = std::move(out);
+  absl::Status status =
+      ExtractOptions(args, stop_at_positional, value_flags,
+                     [&](const std::vector<std::string>& args, size_t* i) -> absl::StatusOr<bool> {
+                       const std::string& a = args[*i];
+                       if (a == "--sandbox") {
+                         if (*i + 1 >= args.size()) {
+                           return absl::InvalidArgumentError("--sandbox needs a sandbox id");
+                         }
+                         if (absl::Status s = set(args[++*i]); !s.ok()) return s;
+                         return true;
+                       }
+                       if (absl::StartsWith(a, "--sandbox=")) {
+                         if (absl::Status s = set(a.substr(10)); !s.ok()) return s;
+                         return true;
+                       }
+                       return false;
+                     });
+  if (!status.ok()) return status;
   return id;
 }
 

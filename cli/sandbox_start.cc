@@ -18,6 +18,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "cli/exit_codes.h"
+#include "cli/random_hex.h"
 #include "cli/sandbox_labels.h"
 #include "cli/sandbox_launch.h"
 #include "cli/validate_checks.h"

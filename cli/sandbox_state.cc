@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,7 +14,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "cli/random_hex.h"
 #include "common/errno_status.h"
+#include "common/fd_io.h"
 
 namespace sagewai::cli {
 namespace {
@@ -23,33 +24,9 @@ namespace {
 constexpr uid_t kAgentUid = 1000;
 constexpr uid_t kRunnerUid = 900;  // the images' `sagewai` user
 
-std::string Hex(size_t bytes) {
-  unsigned char raw[32];
-  if (bytes > sizeof raw) bytes = sizeof raw;
-  size_t done = 0;
-  while (done < bytes) {
-    ssize_t n = getrandom(raw + done, bytes - done, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) abort();  // the kernel's CSPRNG does not fail once initialized
-    done += static_cast<size_t>(n);
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < bytes; ++i) {
-    out += kHex[raw[i] >> 4];
-    out += kHex[raw[i] & 15];
-  }
-  return out;
-}
-
 absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(absl::StrCat("write ", path));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
+  if (sagewai::WriteAll(fd, data.data(), data.size())) return absl::OkStatus();
+  return ErrnoStatus(absl::StrCat("write ", path));
 }
 
 }  // namespace
@@ -75,7 +52,7 @@ bool IsValidSandboxId(absl::string_view id) {
   return true;
 }
 
-std::string NewSandboxId() { return absl::StrCat("sbx-", Hex(6)); }
+std::string NewSandboxId() { return absl::StrCat("sbx-", RandomHex(6)); }
 
 std::string SandboxPaths::Address() const { return absl::StrCat("unix://", socket_path); }
 
@@ -130,14 +107,9 @@ absl::StatusOr<SandboxRecord> ReadRecord(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return ErrnoStatus(absl::StrCat("open ", path));
   std::string text;
-  char buf[4096];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(absl::StrCat("read ", path));
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > (1 << 20)) return absl::InvalidArgumentError(path + " is too large");
+  if (!ReadToEnd(fd.get(), &text, 1 << 20)) {
+    if (errno == EFBIG) return absl::InvalidArgumentError(path + " is too large");
+    return ErrnoStatus(absl::StrCat("read ", path));
   }
   absl::StatusOr<SandboxRecord> record = ParseRecord(text);
   if (!record.ok()) {

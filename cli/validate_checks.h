@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/random_hex.h"
+
 namespace sagewai::cli {
 
 // A check that failed: the ✗ line's text and what to do about it.
@@ -97,9 +99,6 @@ struct StdioResponse {
   std::string stderr_text;
 };
 StdioResponse ParseStdioResponse(const std::string& line);
-
-// Lowercase hex of `bytes` random bytes (getrandom).
-std::string RandomHex(size_t bytes);
 
 // "42 ms", or "0.4 ms" below 10 ms.
 std::string FormatRoundTrip(double ms);
