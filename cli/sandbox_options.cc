@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "common/environ_scrub.h"
 
 namespace sagewai::cli {
 
@@ -39,8 +40,6 @@ const char kStartOptionsHelp[] =
 )";
 
 namespace {
-
-constexpr const char* kReservedEnv[] = {"SESSION_TOKEN", "SESSION_ID", "CONTROL_PLANE_URL"};
 
 bool IsEnvName(absl::string_view name) {
   if (name.empty() || absl::ascii_isdigit(static_cast<unsigned char>(name[0]))) return false;
@@ -185,11 +184,9 @@ absl::StatusOr<StartOptions> StartOptionsFromFlags(const ParsedArgs& parsed) {
     if (!IsEnvName(name)) {
       return absl::InvalidArgumentError(absl::StrCat("--env ", entry, ": expected NAME=VALUE"));
     }
-    for (const char* reserved : kReservedEnv) {
-      if (name == reserved) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--env ", name, ": set by start itself (a fresh token per sandbox); leave it out"));
-      }
+    if (IsControlPlaneVar(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--env ", name, ": set by start itself (a fresh token per sandbox); leave it out"));
     }
     std::string value;
     if (eq == std::string::npos) {

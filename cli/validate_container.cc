@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <optional>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "cli/sandbox_launch.h"
 #include "cli/sandbox_state.h"
 #include "cli/validate_checks.h"
+#include "common/environ_scrub.h"
 #include "sagewai/sandbox/v1/sandbox.grpc.pb.h"
 
 namespace sagewai::cli {
@@ -99,7 +101,7 @@ bool ValidateContainer::Start() {
   spec.runtime = options_.runtime;
   spec.workspace_dir = workspace_dir_;
   spec.socket_dir = socket_dir_;
-  spec.env_names = {"SESSION_TOKEN", "SESSION_ID", "CONTROL_PLANE_URL"};
+  spec.env_names.assign(std::begin(kControlPlaneVars), std::end(kControlPlaneVars));
   spec.labels = {"org.sagewai.validate=1"};
   std::vector<std::string> env;
   for (const std::string& name : spec.env_names) {
