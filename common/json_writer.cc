@@ -1,6 +1,5 @@
 #include "common/json_writer.h"
 
-#include <charconv>
 #include <utility>
 
 #include "common/utf8.h"
@@ -66,15 +65,9 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
-void AppendInt(std::string& out, int64_t value) {
-  char buf[24];
-  out.append(buf, std::to_chars(buf, buf + sizeof(buf), value).ptr);
-}
+void AppendInt(std::string& out, int64_t value) { out.append(std::to_string(value)); }
 
-void AppendUint(std::string& out, uint64_t value) {
-  char buf[24];
-  out.append(buf, std::to_chars(buf, buf + sizeof(buf), value).ptr);
-}
+void AppendUint(std::string& out, uint64_t value) { out.append(std::to_string(value)); }
 
 void AppendBool(std::string& out, bool value) { out.append(value ? "true" : "false"); }
 

@@ -1,9 +1,15 @@
 #include "entrypoint/options.h"
 
 #include "common/arg_split.h"
+#include "common/flag_parser.h"
 #include "common/log.h"
 
 namespace sagewai::entrypoint {
+namespace {
+
+constexpr char kDashHint[] = " (put -- before a command that starts with -; see --help)";
+
+}  // namespace
 
 const char* UsageText() {
   return R"(Usage: sagewai-entrypoint [--] [COMMAND [ARG...]]
@@ -36,27 +42,27 @@ Environment:
 StepStatus ParseInvocation(const std::vector<std::string>& args, const char* agent_command,
                            const char* agent_args, Invocation* invocation) {
   *invocation = Invocation();
-  size_t first = 0;
-  if (!args.empty()) {
-    const std::string& a = args[0];
-    if (a == "--help" || a == "-h") {
-      invocation->mode = Invocation::Mode::kHelp;
-      return StepStatus::Ok();
-    }
-    if (a == "--version") {
-      invocation->mode = Invocation::Mode::kVersion;
-      return StepStatus::Ok();
-    }
-    if (a == "--") {
-      first = 1;
-    } else if (a.size() > 1 && a[0] == '-') {
-      return StepStatus::Fail(kExitUsage, "unknown option " + a +
-                                              " (put -- before a command that starts with -; "
-                                              "see --help)");
-    }
+  static const std::vector<flags::FlagSpec> kFlags = {{"help", false, 'h'}, {"version", false}};
+  flags::ParsedArgs parsed;
+  std::string flag_error;
+  if (!flags::ParseFlags(args, kFlags, flags::PositionalMode::kStopAtFirst, &parsed, &flag_error)) {
+    return StepStatus::Fail(kExitUsage, flag_error + kDashHint);
   }
-  if (first < args.size()) {
-    invocation->command.assign(args.begin() + static_cast<long>(first), args.end());
+  if (parsed.Has("help") || parsed.Has("version")) {
+    // The first option decides: `--version --help` prints the version.
+    const bool help = parsed.Has("help") && args[0] != "--version";
+    invocation->mode = help ? Invocation::Mode::kHelp : Invocation::Mode::kVersion;
+    return StepStatus::Ok();
+  }
+  const std::vector<std::string>& command = parsed.positionals;
+  // A command word like -la would be an option to the parser's eyes if it
+  // were longer; ask for -- rather than guess.
+  if (!parsed.saw_double_dash && !command.empty() && command[0].size() > 1 &&
+      command[0][0] == '-') {
+    return StepStatus::Fail(kExitUsage, "unknown option " + command[0] + kDashHint);
+  }
+  if (!command.empty()) {
+    invocation->command = command;
     return StepStatus::Ok();
   }
   if (agent_command != nullptr && *agent_command != '\0') {

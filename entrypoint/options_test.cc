@@ -42,6 +42,18 @@ TEST(ParseInvocationTest, UnknownOptionIsAUsageError) {
   EXPECT_THAT(st.message(), HasSubstr("--frobnicate"));
 }
 
+TEST(ParseInvocationTest, OptionsBeforeTheCommandOnly) {
+  EXPECT_EQ(Parse({"--version", "--help"}).mode, Invocation::Mode::kVersion);
+  EXPECT_EQ(Parse({"-h", "--version"}).mode, Invocation::Mode::kHelp);
+  EXPECT_THAT(Parse({"ls", "--help", "-la"}).command, ElementsAre("ls", "--help", "-la"));
+  Invocation inv;
+  StepStatus dash = ParseInvocation({"-la"}, nullptr, nullptr, &inv);
+  EXPECT_EQ(dash.exit_code(), kExitUsage);
+  EXPECT_THAT(dash.message(), HasSubstr("put -- before a command"));
+  StepStatus value = ParseInvocation({"--help=x"}, nullptr, nullptr, &inv);
+  EXPECT_EQ(value.exit_code(), kExitUsage);
+}
+
 TEST(ParseInvocationTest, AgentCommandWithSplitArgs) {
   EXPECT_THAT(Parse({}, "claude", "--model 'big one' -v").command,
               ElementsAre("claude", "--model", "big one", "-v"));
