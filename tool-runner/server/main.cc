@@ -16,18 +16,21 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/environ_scrub.h"
+#include "common/flag_parser.h"
 #include "common/log.h"
 #include "common/privileges.h"
 #include "common/runner_identity.h"
 #include "common/secret_handoff.h"
-#include "tool-runner/fs/fs_stdio_tools.h"
+#include "common/token_file.h"
+#include "tool-runner/bash/bash_stdio.h"
 #include "tool-runner/code_eval/code_eval_stdio.h"
+#include "tool-runner/fs/fs_stdio_tools.h"
 #include "tool-runner/server/health_check.h"
 #include "tool-runner/server/listen_address.h"
 #include "tool-runner/server/server.h"
 #include "tool-runner/stdio/stdio_protocol.h"
-#include "tool-runner/bash/bash_stdio.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
@@ -35,7 +38,8 @@ namespace {
 
 constexpr const char kUsage[] =
     "Usage:\n"
-    "  sagewai-tool-runner                     speak the Sagewai JSON-RPC protocol on stdin/stdout\n"
+    "  sagewai-tool-runner                     speak the Sagewai JSON-RPC protocol on "
+    "stdin/stdout\n"
     "  sagewai-tool-runner serve [options]     serve the gRPC API\n"
     "  sagewai-tool-runner health [--addr ADDR] [--timeout-ms N]\n"
     "                                          exit 0 when the server answers SERVING\n"
@@ -72,22 +76,6 @@ int UsageError(const std::string& message) {
   return 2;
 }
 
-// Reads "--name value" or "--name=value" at args[*i]; advances *i.
-bool TakeFlag(const std::vector<std::string>& args, size_t* i, const std::string& name,
-              std::string* value) {
-  const std::string& a = args[*i];
-  if (a == name) {
-    if (*i + 1 >= args.size()) return false;
-    *value = args[++*i];
-    return true;
-  }
-  if (a.rfind(name + "=", 0) == 0) {
-    *value = a.substr(name.size() + 1);
-    return true;
-  }
-  return false;
-}
-
 bool ParseMs(const std::string& text, std::chrono::milliseconds* out) {
   int64_t v;
   if (!absl::SimpleAtoi(text, &v) || v < 0) return false;
@@ -109,21 +97,21 @@ void RaiseFdLimit() {
   }
 }
 
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "re");
-  if (f == nullptr) {
-    return absl::NotFoundError(absl::StrCat("cannot read --token-file ", path));
+// Every value of flag `name` must be a number (the last one counts).
+template <typename T>
+bool NumberFlag(const flags::ParsedArgs& parsed, const std::string& name, T* out) {
+  for (const std::string& v : parsed.All(name)) {
+    if (!absl::SimpleAtoi(v, out)) return false;
   }
-  std::string token;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && token.size() < 65536) token.append(buf, n);
-  std::fclose(f);
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-    token.pop_back();
+  return true;
+}
+
+bool MsFlag(const flags::ParsedArgs& parsed, const std::string& name,
+            std::chrono::milliseconds* out) {
+  for (const std::string& v : parsed.All(name)) {
+    if (!ParseMs(v, out)) return false;
   }
-  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat("--token-file ", path, " is empty"));
-  return token;
+  return true;
 }
 
 // Becomes the runner user (or, where the start state cannot separate the
@@ -147,8 +135,8 @@ absl::StatusOr<std::string> TakeRunnerIdentity(bool keep) {
   if (absl::Status st = InstallToolCredentials(identity); !st.ok()) return st;
   if (!identity.separated && identity.uid != 0) {
     // (The --cap-drop ALL state has said so already, with its remedy.)
-    log::Warn("tools run under the runner's own uid", {{"uid", static_cast<int64_t>(identity.uid)},
-                                                       {"why", identity.note}});
+    log::Warn("tools run under the runner's own uid",
+              {{"uid", static_cast<int64_t>(identity.uid)}, {"why", identity.note}});
   }
   ScopedToolFileAccess as_tool;
   if (!as_tool.status().ok()) return as_tool.status();
@@ -166,55 +154,67 @@ absl::StatusOr<std::string> TakeRunnerIdentity(bool keep) {
   return cwd;
 }
 
+const std::vector<flags::FlagSpec>& ServeFlags() {
+  static const auto* specs = new std::vector<flags::FlagSpec>{
+      {"listen", true},
+      {"token-file", true},
+      {"workdir", true},
+      {"pass-env", true},
+      {"max-output-bytes", true},
+      {"max-concurrent-calls", true},
+      {"default-timeout-ms", true},
+      {"max-timeout-ms", true},
+      {"kill-grace-ms", true},
+      {"max-contexts", true},
+      {"spare-interpreters", true},
+      {"context-idle-timeout-ms", true},
+      {"keep-identity", false},
+      {"allow-bearer", false},
+  };
+  return *specs;
+}
+
 int ServeMain(const std::vector<std::string>& args) {
+  flags::ParsedArgs parsed;
+  std::string error;
+  if (!flags::ParseFlags(args, ServeFlags(), flags::PositionalMode::kInterleaved, &parsed,
+                         &error)) {
+    return UsageError(absl::StrCat("serve: ", error));
+  }
+  if (!parsed.positionals.empty()) {
+    return UsageError(absl::StrCat("serve takes no arguments: ", parsed.positionals[0]));
+  }
   ServeOptions options;
-  options.workdir = DefaultWorkdir();
-  std::string token_file;
-  bool keep_identity = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string v;
-    if (args[i] == "--keep-identity") {
-      keep_identity = true;
-    } else if (args[i] == "--allow-bearer") {
-      options.allow_bearer = true;
-    } else if (TakeFlag(args, &i, "--listen", &v)) {
-      options.listen.push_back(v);
-    } else if (TakeFlag(args, &i, "--token-file", &v)) {
-      token_file = v;
-    } else if (TakeFlag(args, &i, "--workdir", &v)) {
-      options.workdir = v;
-    } else if (TakeFlag(args, &i, "--pass-env", &v)) {
-      options.pass_env.push_back(v);
-    } else if (TakeFlag(args, &i, "--max-output-bytes", &v)) {
-      if (!absl::SimpleAtoi(v, &options.limits.max_output_bytes)) {
-        return UsageError("--max-output-bytes takes a number");
-      }
-    } else if (TakeFlag(args, &i, "--max-concurrent-calls", &v)) {
-      if (!absl::SimpleAtoi(v, &options.limits.max_concurrent_calls) ||
-          options.limits.max_concurrent_calls == 0) {
-        return UsageError("--max-concurrent-calls takes a positive number");
-      }
-    } else if (TakeFlag(args, &i, "--default-timeout-ms", &v)) {
-      if (!ParseMs(v, &options.limits.default_timeout)) return UsageError("bad --default-timeout-ms");
-    } else if (TakeFlag(args, &i, "--max-timeout-ms", &v)) {
-      if (!ParseMs(v, &options.limits.max_timeout)) return UsageError("bad --max-timeout-ms");
-    } else if (TakeFlag(args, &i, "--max-contexts", &v)) {
-      if (!absl::SimpleAtoi(v, &options.code_eval.max_contexts)) {
-        return UsageError("--max-contexts takes a number");
-      }
-    } else if (TakeFlag(args, &i, "--spare-interpreters", &v)) {
-      if (!absl::SimpleAtoi(v, &options.code_eval.max_spares)) {
-        return UsageError("--spare-interpreters takes a number");
-      }
-    } else if (TakeFlag(args, &i, "--context-idle-timeout-ms", &v)) {
-      if (!ParseMs(v, &options.code_eval.idle_timeout)) {
-        return UsageError("bad --context-idle-timeout-ms");
-      }
-    } else if (TakeFlag(args, &i, "--kill-grace-ms", &v)) {
-      if (!ParseMs(v, &options.limits.kill_grace)) return UsageError("bad --kill-grace-ms");
-    } else {
-      return UsageError(absl::StrCat("unknown or incomplete serve option: ", args[i]));
-    }
+  options.workdir = parsed.Last("workdir").value_or(DefaultWorkdir());
+  options.listen = parsed.All("listen");
+  options.pass_env = parsed.All("pass-env");
+  options.allow_bearer = parsed.Has("allow-bearer");
+  const bool keep_identity = parsed.Has("keep-identity");
+  const std::string token_file = parsed.Last("token-file").value_or("");
+  RunnerLimits& limits = options.limits;
+  if (!NumberFlag(parsed, "max-output-bytes", &limits.max_output_bytes)) {
+    return UsageError("--max-output-bytes takes a number");
+  }
+  if (!NumberFlag(parsed, "max-concurrent-calls", &limits.max_concurrent_calls) ||
+      limits.max_concurrent_calls == 0) {
+    return UsageError("--max-concurrent-calls takes a positive number");
+  }
+  if (!MsFlag(parsed, "default-timeout-ms", &limits.default_timeout)) {
+    return UsageError("bad --default-timeout-ms");
+  }
+  if (!MsFlag(parsed, "max-timeout-ms", &limits.max_timeout)) {
+    return UsageError("bad --max-timeout-ms");
+  }
+  if (!MsFlag(parsed, "kill-grace-ms", &limits.kill_grace))
+    return UsageError("bad --kill-grace-ms");
+  if (!NumberFlag(parsed, "max-contexts", &options.code_eval.max_contexts)) {
+    return UsageError("--max-contexts takes a number");
+  }
+  if (!NumberFlag(parsed, "spare-interpreters", &options.code_eval.max_spares)) {
+    return UsageError("--spare-interpreters takes a number");
+  }
+  if (!MsFlag(parsed, "context-idle-timeout-ms", &options.code_eval.idle_timeout)) {
+    return UsageError("bad --context-idle-timeout-ms");
   }
 
   // The token: --token-file, else the entrypoint's hand-off, else the
@@ -224,17 +224,20 @@ int ServeMain(const std::vector<std::string>& args) {
   ControlPlaneSecrets from_env = ScrubControlPlaneEnv();
   std::string token;
   if (!token_file.empty()) {
-    auto t = ReadTokenFile(token_file);
+    absl::StatusOr<TokenFromFile> t = ReadTokenFile(token_file);
     if (!t.ok()) {
       log::Error("cannot start", {{"error", std::string(t.status().message())}});
       return 1;
     }
-    token = std::move(*t);
+    for (const std::string& w : t->warnings)
+      log::Warn(std::string(absl::StripPrefix(w, "warning: ")));
+    token = std::move(t->token);
   } else if (inherited.ok() && !inherited->session_token.empty()) {
     token = inherited->session_token;
   } else {
     if (!inherited.ok()) {
-      log::Warn("ignoring the secrets hand-off", {{"error", std::string(inherited.status().message())}});
+      log::Warn("ignoring the secrets hand-off",
+                {{"error", std::string(inherited.status().message())}});
     }
     token = from_env.session_token;
   }
@@ -278,20 +281,21 @@ void BecomeRunnerUserForHealthCheck() {
 
 int HealthMain(const std::vector<std::string>& args) {
   BecomeRunnerUserForHealthCheck();
-  std::vector<std::string> addrs;
-  std::chrono::milliseconds timeout{2000};
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string v;
-    if (TakeFlag(args, &i, "--addr", &v)) {
-      addrs.push_back(v);
-    } else if (TakeFlag(args, &i, "--timeout-ms", &v)) {
-      if (!ParseMs(v, &timeout)) return UsageError("bad --timeout-ms");
-    } else {
-      return UsageError(absl::StrCat("unknown health option: ", args[i]));
-    }
+  static const auto* specs = new std::vector<flags::FlagSpec>{{"addr", true}, {"timeout-ms", true}};
+  flags::ParsedArgs parsed;
+  std::string error;
+  if (!flags::ParseFlags(args, *specs, flags::PositionalMode::kInterleaved, &parsed, &error)) {
+    return UsageError(absl::StrCat("health: ", error));
   }
+  if (!parsed.positionals.empty()) {
+    return UsageError(absl::StrCat("health takes no arguments: ", parsed.positionals[0]));
+  }
+  std::vector<std::string> addrs = parsed.All("addr");
+  std::chrono::milliseconds timeout{2000};
+  if (!MsFlag(parsed, "timeout-ms", &timeout)) return UsageError("bad --timeout-ms");
   if (addrs.empty()) {
-    addrs = {absl::StrCat("unix://", kDefaultSocketPath), absl::StrCat("unix://", kFallbackSocketPath)};
+    addrs = {absl::StrCat("unix://", kDefaultSocketPath),
+             absl::StrCat("unix://", kFallbackSocketPath)};
   }
   std::string last_error;
   for (const std::string& addr : addrs) {
