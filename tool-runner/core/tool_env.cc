@@ -5,6 +5,8 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "common/environ_scrub.h"
+#include "common/secret_handoff.h"
 
 extern char** environ;
 
@@ -21,9 +23,11 @@ std::string EnvOr(const char* name, absl::string_view fallback) {
 
 }  // namespace
 
+// The control-plane variables (common/environ_scrub.h), and the hand-off's fd
+// variable: not a secret, but only the runner may know it, and a create-time
+// `-e SAGEWAI_SECRETS_FD` reaches a stdio-mode runner that never reads it.
 bool IsControlPlaneVariable(absl::string_view name) {
-  return name == "SESSION_TOKEN" || name == "CONTROL_PLANE_URL" || name == "SESSION_ID" ||
-         name == "SAGEWAI_SECRETS_FD";
+  return IsControlPlaneVar(name) || name == kSecretsFdEnv;
 }
 
 std::map<std::string, std::string> BaseToolEnvironment(
