@@ -26,14 +26,19 @@ TEST(ToolEnvTest, InheritedDropsControlPlaneVariables) {
   setenv("SESSION_TOKEN", "t", 1);
   setenv("CONTROL_PLANE_URL", "u", 1);
   setenv("SESSION_ID", "i", 1);
+  // Names the hand-off fd: set at container creation it would otherwise
+  // reach stdio-mode tools, which never read the hand-off.
+  setenv("SAGEWAI_SECRETS_FD", "3", 1);
   setenv("WORKER_VAR", "w", 1);
   auto env = InheritedToolEnvironment();
   EXPECT_EQ(env.count("SESSION_TOKEN") + env.count("CONTROL_PLANE_URL") + env.count("SESSION_ID"),
             0u);
+  EXPECT_EQ(env.count("SAGEWAI_SECRETS_FD"), 0u);
   EXPECT_EQ(env["WORKER_VAR"], "w");
   unsetenv("SESSION_TOKEN");
   unsetenv("CONTROL_PLANE_URL");
   unsetenv("SESSION_ID");
+  unsetenv("SAGEWAI_SECRETS_FD");
 }
 
 TEST(ToolEnvTest, MergeOverridesAndSetsPwd) {
