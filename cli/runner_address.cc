@@ -9,69 +9,18 @@
 #include <cstring>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
+#include "common/address.h"
 #include "common/unique_fd.h"
 
 namespace sagewai::cli {
 namespace {
 
-constexpr size_t kMaxUnixPath = sizeof(sockaddr_un::sun_path) - 1;
-
 absl::Status AddressError(absl::string_view text, absl::string_view why) {
   return absl::InvalidArgumentError(
       absl::StrCat("bad runner address \"", text, "\": ", why,
                    " (use unix:///path/to/tool-runner.sock, tcp://host:port or host:port)"));
-}
-
-absl::StatusOr<Address> ParseUnix(absl::string_view text, absl::string_view path) {
-  if (path.empty()) return AddressError(text, "the socket path is empty");
-  if (path.size() > kMaxUnixPath) {
-    return AddressError(text, absl::StrCat("the socket path is ", path.size(),
-                                           " bytes; unix sockets allow at most ", kMaxUnixPath));
-  }
-  Address a;
-  a.kind = Address::Kind::kUnix;
-  a.path = std::string(path);
-  a.text = path[0] == '/' ? absl::StrCat("unix://", path) : absl::StrCat("unix:", path);
-  return a;
-}
-
-absl::StatusOr<Address> ParseHostPort(absl::string_view text, absl::string_view hostport) {
-  absl::string_view host;
-  absl::string_view port_text;
-  if (absl::ConsumePrefix(&hostport, "[")) {
-    size_t close = hostport.find(']');
-    if (close == absl::string_view::npos) return AddressError(text, "missing ']'");
-    host = hostport.substr(0, close);
-    absl::string_view rest = hostport.substr(close + 1);
-    if (!absl::ConsumePrefix(&rest, ":")) return AddressError(text, "missing :port");
-    port_text = rest;
-  } else {
-    size_t colon = hostport.rfind(':');
-    if (colon == absl::string_view::npos) return AddressError(text, "missing :port");
-    host = hostport.substr(0, colon);
-    port_text = hostport.substr(colon + 1);
-    if (absl::StrContains(host, ':')) {
-      return AddressError(text, "write an IPv6 address in brackets, e.g. [::1]:50051");
-    }
-  }
-  if (host.empty()) return AddressError(text, "the host is empty");
-  int port = 0;
-  if (port_text.empty() || !absl::SimpleAtoi(port_text, &port) || port < 1 || port > 65535 ||
-      !absl::ascii_isdigit(port_text[0])) {
-    return AddressError(text, absl::StrCat("\"", port_text, "\" is not a port (1-65535)"));
-  }
-  Address a;
-  a.kind = Address::Kind::kTcp;
-  a.host = std::string(host);
-  a.port = port;
-  a.text = absl::StrContains(host, ':') ? absl::StrCat("tcp://[", host, "]:", port)
-                                        : absl::StrCat("tcp://", host, ":", port);
-  return a;
 }
 
 }  // namespace
@@ -85,24 +34,18 @@ std::string Address::GrpcTarget() const {
 }
 
 absl::StatusOr<Address> ParseAddress(absl::string_view text) {
-  absl::string_view rest = absl::StripAsciiWhitespace(text);
-  if (rest.empty()) return AddressError(text, "it is empty");
-  if (absl::ConsumePrefix(&rest, "unix://")) {
-    if (rest.empty() || rest[0] != '/') {
-      return AddressError(text, "unix:// takes an absolute path, e.g. unix:///run/x.sock");
-    }
-    return ParseUnix(text, rest);
-  }
-  if (absl::ConsumePrefix(&rest, "unix:")) return ParseUnix(text, rest);
-  if (absl::ConsumePrefix(&rest, "tcp://")) {
-    absl::ConsumeSuffix(&rest, "/");
-    return ParseHostPort(text, rest);
-  }
-  if (absl::StrContains(rest, "://")) {
-    return AddressError(text, "unsupported scheme");
-  }
-  if (absl::StrContains(rest, '/')) return ParseUnix(text, rest);
-  return ParseHostPort(text, rest);
+  AddressForms forms;
+  forms.relative_unix = true;
+  forms.bare_host_port = true;
+  absl::StatusOr<SocketAddress> parsed = ParseSocketAddress(text, forms);
+  if (!parsed.ok()) return AddressError(text, parsed.status().message());
+  Address a;
+  a.kind = parsed->kind == SocketAddress::Kind::kUnix ? Address::Kind::kUnix : Address::Kind::kTcp;
+  a.text = parsed->ToString();
+  a.path = std::move(parsed->path);
+  a.host = std::move(parsed->host);
+  a.port = parsed->port;
+  return a;
 }
 
 absl::StatusOr<Address> ResolveAddress(const std::optional<std::string>& flag,

@@ -1,20 +1,10 @@
 #include "tool-runner/server/listen_address.h"
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "common/address.h"
 
 namespace sagewai {
-namespace {
-
-absl::Status Invalid(absl::string_view text, absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "bad listen address \"", text, "\": ", why,
-      " (use unix:///absolute/path.sock or tcp://host:port)"));
-}
-
-}  // namespace
 
 std::string ListenAddress::GrpcTarget() const {
   if (kind == Kind::kUnix) return absl::StrCat("unix://", path);
@@ -29,36 +19,21 @@ std::string ListenAddress::ToString() const {
 }
 
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
+  AddressForms forms;
+  forms.port_zero = true;
+  absl::StatusOr<SocketAddress> parsed = ParseSocketAddress(text, forms);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad listen address \"", text, "\": ", parsed.status().message(),
+                     " (use unix:///absolute/path.sock or tcp://host:port; tcp://0.0.0.0:port "
+                     "for all interfaces)"));
+  }
   ListenAddress addr;
-  absl::string_view rest = text;
-  if (absl::ConsumePrefix(&rest, "unix://") || absl::ConsumePrefix(&rest, "unix:") ||
-      absl::StartsWith(rest, "/")) {
-    if (!absl::StartsWith(rest, "/")) return Invalid(text, "the socket path must be absolute");
-    if (rest.size() > 107) return Invalid(text, "the socket path is longer than 107 bytes");
-    addr.kind = ListenAddress::Kind::kUnix;
-    addr.path = std::string(rest);
-    return addr;
-  }
-  if (!absl::ConsumePrefix(&rest, "tcp://")) return Invalid(text, "unknown scheme");
-  addr.kind = ListenAddress::Kind::kTcp;
-  absl::string_view port;
-  if (absl::ConsumePrefix(&rest, "[")) {
-    size_t close = rest.find(']');
-    if (close == absl::string_view::npos) return Invalid(text, "unclosed '['");
-    addr.host = std::string(rest.substr(0, close));
-    rest.remove_prefix(close + 1);
-    if (!absl::ConsumePrefix(&rest, ":")) return Invalid(text, "missing port");
-    port = rest;
-  } else {
-    size_t colon = rest.rfind(':');
-    if (colon == absl::string_view::npos) return Invalid(text, "missing port");
-    addr.host = std::string(rest.substr(0, colon));
-    port = rest.substr(colon + 1);
-  }
-  if (addr.host.empty()) return Invalid(text, "missing host (use 0.0.0.0 for all interfaces)");
-  if (!absl::SimpleAtoi(port, &addr.port) || addr.port < 0 || addr.port > 65535) {
-    return Invalid(text, "the port must be a number from 0 to 65535");
-  }
+  addr.kind = parsed->kind == SocketAddress::Kind::kUnix ? ListenAddress::Kind::kUnix
+                                                         : ListenAddress::Kind::kTcp;
+  addr.path = std::move(parsed->path);
+  addr.host = std::move(parsed->host);
+  addr.port = parsed->port;
   return addr;
 }
 
