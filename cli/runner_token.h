@@ -22,9 +22,10 @@ struct Token {
 };
 
 // The token file wins over $SAGEWAI_RUNNER_TOKEN: a flag on the command line
-// is the more deliberate choice than an inherited variable. Surrounding
-// whitespace (a trailing newline) is dropped. Errors (FailedPrecondition /
-// NotFound / PermissionDenied / InvalidArgument) name the file and the fix.
+// is the more deliberate choice than an inherited variable. Both follow
+// common/token_file's rules (the runner's too): surrounding whitespace (a
+// trailing newline) is dropped, and errors (FailedPrecondition / NotFound /
+// PermissionDenied / InvalidArgument) name the file and the fix.
 absl::StatusOr<Token> LoadToken(const std::optional<std::string>& token_file,
                                 const char* env_value);
 
