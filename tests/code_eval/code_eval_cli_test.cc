@@ -51,8 +51,9 @@ CliRun RunCli(const RunnerProcess& runner, std::vector<std::string> args,
   close(in[0]);
   close(out[1]);
   close(err[1]);
-  if (!input.empty())
+  if (!input.empty()) {
     EXPECT_EQ(write(in[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+  }
   close(in[1]);
   CliRun r;
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
