@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <string_view>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/json_writer.h"
 #include "common/utf8.h"
 
 namespace sagewai::json {
@@ -192,32 +194,13 @@ class Parser {
     ++pos_;
     if (pos_ >= text_.size()) return Error("expected an escape character after '\\'");
     const char c = text_[pos_];
-    switch (c) {
-      case '"':
-      case '\\':
-      case '/':
-        out.push_back(c);
-        break;
-      case 'b':
-        out.push_back('\b');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'u':
-        return ParseUnicodeEscape(out);
-      default:
-        return Error("invalid escape (expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
+    if (c == 'u') return ParseUnicodeEscape(out);
+    const auto* e = std::find_if(std::begin(kShortEscapes), std::end(kShortEscapes),
+                                 [c](const ShortEscape& e) { return e.letter == c; });
+    if (e == std::end(kShortEscapes)) {
+      return Error("invalid escape (expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
     }
+    out.push_back(e->byte);
     ++pos_;
     return absl::OkStatus();
   }

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_writer.h"
 
 namespace sagewai::json {
 namespace {
@@ -44,6 +45,15 @@ TEST(JsonParseTest, Scalars) {
   EXPECT_EQ(ParseOk("-0").AsInt(), 0);
   EXPECT_EQ(ParseOk("\"hi\"").AsString(), "hi");
   EXPECT_EQ(ParseOk(" \t\r\n 1 \n").AsInt(), 1);
+}
+
+TEST(JsonParseTest, EveryShortEscapeAndEveryAsciiByteRoundTrips) {
+  EXPECT_EQ(ParseOk(R"("\" \\ \/ \b \f \n \r \t")").AsString(), "\" \\ / \b \f \n \r \t");
+  std::string all;
+  for (int c = 0; c < 0x80; ++c) all.push_back(static_cast<char>(c));
+  const std::string quoted = Quote(all);
+  EXPECT_EQ(quoted.find("\\/"), std::string::npos) << "the writer never escapes '/'";
+  EXPECT_EQ(ParseOk(quoted).AsString(), all);
 }
 
 TEST(JsonParseTest, AccessorsRefuseOtherTypes) {

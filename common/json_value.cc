@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "common/json_writer.h"
@@ -20,21 +21,11 @@ Overloaded(F...) -> Overloaded<F...>;
 }  // namespace
 
 absl::string_view TypeName(Type type) {
-  switch (type) {
-    case Type::kNull:
-      return "null";
-    case Type::kBool:
-      return "boolean";
-    case Type::kNumber:
-      return "number";
-    case Type::kString:
-      return "string";
-    case Type::kArray:
-      return "array";
-    case Type::kObject:
-      return "object";
-  }
-  return "unknown";
+  // In the order of Type's enumerators.
+  static constexpr absl::string_view kNames[] = {"null",   "boolean", "number",
+                                                 "string", "array",   "object"};
+  const auto i = static_cast<size_t>(type);
+  return i < std::size(kNames) ? kNames[i] : "unknown";
 }
 
 // ---- Value ----

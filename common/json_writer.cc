@@ -22,38 +22,25 @@ void AppendString(std::string& out, std::string_view s) {
       }
       continue;
     }
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out.append("\\u00");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
     ++i;
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F) {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
+    bool escaped = false;
+    for (const ShortEscape& e : kShortEscapes) {
+      if (e.letter != '/' && static_cast<unsigned char>(e.byte) == c) {
+        out.push_back('\\');
+        out.push_back(e.letter);
+        escaped = true;
+        break;
+      }
+    }
+    if (!escaped) {
+      out.append("\\u00");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
   }
   out.push_back('"');
 }

@@ -11,6 +11,17 @@
 
 namespace sagewai::json {
 
+// JSON's two-character escapes (RFC 8259, section 7): the letter after the
+// backslash and the byte it stands for. The writer's and the reader's one
+// table; the writer never escapes '/'.
+struct ShortEscape {
+  char letter;
+  char byte;
+};
+inline constexpr ShortEscape kShortEscapes[] = {{'"', '"'},  {'\\', '\\'}, {'/', '/'},
+                                                {'b', '\b'}, {'f', '\f'},  {'n', '\n'},
+                                                {'r', '\r'}, {'t', '\t'}};
+
 // Appends `s` as a quoted JSON string to `out`.
 void AppendString(std::string& out, std::string_view s);
 std::string Quote(std::string_view s);
