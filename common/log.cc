@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "common/fd_io.h"
 #include "common/json_writer.h"
 
 namespace sagewai::log {
@@ -94,17 +95,8 @@ void Write(Level level, std::string_view msg, std::initializer_list<Field> field
   }
   std::string line = w.Finish();
   line.push_back('\n');
-  // One write keeps lines whole when threads log at once; a short write to a
-  // broken stderr is not worth more than one retry loop.
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(STDERR_FILENO, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  // One write keeps lines whole when threads log at once.
+  WriteAll(STDERR_FILENO, line);
   errno = saved_errno;
 }
 

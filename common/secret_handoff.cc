@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "common/fd_io.h"
 #include "common/passwd.h"
 
 namespace sagewai {
@@ -18,17 +19,6 @@ constexpr std::string_view kMagic("sagewai-secrets/1\0", 18);
 // A pipe must hold the whole payload without a reader; Linux guarantees 4 KiB
 // per write and gives 64 KiB by default.
 constexpr size_t kMaxPayload = 60 * 1024;
-
-bool WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
 
 std::string SysError(std::string_view what) { return std::string(what) + ": " + strerror(errno); }
 

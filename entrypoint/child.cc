@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "common/exec_path.h"
+#include "common/fd_io.h"
 #include "entrypoint/signals.h"
 
 namespace sagewai::entrypoint {
@@ -16,17 +17,7 @@ namespace {
 constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Async-signal-safe: write(2) only.
-void WriteErrno(int fd, int err) {
-  const char* p = reinterpret_cast<const char*>(&err);
-  size_t left = sizeof err;
-  while (left > 0) {
-    const ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-}
+void WriteErrno(int fd, int err) { WriteAll(fd, &err, sizeof err); }
 
 [[noreturn]] void ExecChild(const PreparedCommand& command, const sigset_t& mask, int error_fd) {
   // Own process group, so that a terminal's ^C reaches the child once rather

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/environ_scrub.h"
+#include "common/fd_io.h"
 #include "common/log.h"
 #include "common/privileges.h"
 #include "common/runner_identity.h"
@@ -45,17 +46,7 @@ struct Startup {
   pid_t child = -1;
 };
 
-void WriteStdout(const std::string& text) {
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    const ssize_t n = write(STDOUT_FILENO, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-}
+void WriteStdout(const std::string& text) { WriteAll(STDOUT_FILENO, text); }
 
 std::string Basename(const std::string& path) {
   const size_t slash = path.rfind('/');
