@@ -38,19 +38,9 @@ OPEN_SERVICES = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflect
 
 # The reflection messages, by hand (wire format; field numbers from the
 # public grpc.reflection.v1alpha definition).
-def _varint(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def _string_field(number, value):
     data = value.encode()
-    return _varint(number << 3 | 2) + _varint(len(data)) + data
+    return auth._varint(number << 3 | 2) + auth._varint(len(data)) + data
 
 
 def _fields(data):

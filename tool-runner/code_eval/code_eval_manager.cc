@@ -12,6 +12,11 @@
 namespace sagewai::code_eval {
 namespace {
 
+absl::Status NoSuchContext(absl::string_view id) {
+  return absl::NotFoundError(
+      absl::StrCat("no context \"", id, "\" (deleted, reclaimed, or never created)"));
+}
+
 int64_t UnixMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -275,8 +280,7 @@ void CodeEvalManager::Restart(std::string id, ContextCallback done) {
   auto task = [this, id = std::move(id), done] {
     auto it = contexts_.find(id);
     if (it == contexts_.end()) {
-      done(absl::NotFoundError(
-          absl::StrCat("no context \"", id, "\" (deleted, reclaimed, or never created)")));
+      done(NoSuchContext(id));
       return;
     }
     Context& context = *it->second;
@@ -318,8 +322,7 @@ void CodeEvalManager::Delete(std::string id, std::function<void(absl::Status)> d
   auto task = [this, id = std::move(id), done] {
     auto it = contexts_.find(id);
     if (it == contexts_.end()) {
-      done(absl::NotFoundError(
-          absl::StrCat("no context \"", id, "\" (deleted, reclaimed, or never created)")));
+      done(NoSuchContext(id));
       return;
     }
     Context& context = *it->second;
