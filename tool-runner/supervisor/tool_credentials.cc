@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -134,9 +135,11 @@ int BecomeToolInChild(const ToolCredentials& creds) {
   if (syscall(SYS_setgroups, creds.ngroups, creds.groups) != 0) return errno;
   if (syscall(SYS_setresgid, creds.gid, creds.gid, creds.gid) != 0) return errno;
   if (syscall(SYS_setresuid, creds.uid, creds.uid, creds.uid) != 0) return errno;
-  // No PR_SET_DUMPABLE here: the memory may be the runner's. The uid change
-  // already sets it to the system's default for non-dumpable processes, and
-  // exec decides afresh.
+  // The uid change set the memory's dumpable flag to fs.suid_dumpable, and
+  // until exec that memory is the runner's (CLONE_VM): with suid_dumpable=1
+  // the agent could open /proc/PID/mem of this child and read the runner.
+  // Non-dumpable again at once (the runner is anyway); exec decides afresh.
+  if (syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return errno;
   if (int err = SetThreadCaps(CapSets()); err != 0) return err;
   uid_t r, e, s;
   if (syscall(SYS_getresuid, &r, &e, &s) != 0 || r != creds.uid || e != creds.uid ||
