@@ -44,35 +44,32 @@ def _string_field(number, value):
 
 
 def _fields(data):
-    """(number, bytes) for each length-delimited field; varints skipped."""
+    """(number, bytes) for each length-delimited field, repeated ones
+    included (the helper's decoder keeps the last only); varints skipped."""
     out, i = [], 0
-    while i < len(data):
-        key, shift = 0, 0
+
+    def varint():
+        nonlocal i
+        value = shift = 0
         while True:
             b = data[i]
             i += 1
-            key |= (b & 0x7F) << shift
+            value |= (b & 0x7F) << shift
             shift += 7
             if not b & 0x80:
-                break
+                return value
+
+    while i < len(data):
+        key = varint()
         number, kind = key >> 3, key & 7
         if kind == 0:
-            while data[i] & 0x80:
-                i += 1
-            i += 1
-            continue
-        if kind != 2:
+            varint()
+        elif kind == 2:
+            length = varint()
+            out.append((number, data[i:i + length]))
+            i += length
+        else:
             raise ValueError(f"unexpected wire type {kind}")
-        length, shift = 0, 0
-        while True:
-            b = data[i]
-            i += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append((number, data[i:i + length]))
-        i += length
     return out
 
 
