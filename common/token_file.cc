@@ -66,17 +66,23 @@ absl::StatusOr<TokenFromFile> ReadTokenFile(const std::string& path) {
   }
   std::string content;
   char buf[4096];
+  // Room for the largest accepted file at once: a string that grew would
+  // leave copies of the secret in freed memory.
+  content.reserve(kMaxTokenFileBytes + sizeof buf);
   while (true) {
     const ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
+      const int err = errno;
+      explicit_bzero(content.data(), content.size());
       return absl::FailedPreconditionError(
-          absl::StrCat("cannot read the token file ", path, ": ", std::strerror(errno)));
+          absl::StrCat("cannot read the token file ", path, ": ", std::strerror(err)));
     }
     if (n == 0) break;
     content.append(buf, static_cast<size_t>(n));
     explicit_bzero(buf, sizeof buf);
     if (content.size() > kMaxTokenFileBytes) {
+      explicit_bzero(content.data(), content.size());
       return absl::InvalidArgumentError(absl::StrCat(
           "the token file ", path, " is larger than 64 KiB — it should hold only the token"));
     }
