@@ -5,6 +5,9 @@
 #
 #   scripts/bench-eval.sh BUILD_DIR
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib-local-runner.sh
+source "$root/scripts/lib-local-runner.sh"
 build=${1:-build}
 # The system's interpreters, as an image has them (not a developer's shims).
 export PATH=${BENCH_EVAL_PATH:-/usr/local/bin:/usr/bin:/bin}
@@ -15,30 +18,18 @@ if [[ ! -x "$bench" || ! -x "$bin/sagewai-tool-runner" ]]; then
   exit 1
 fi
 dir=$(mktemp -d /tmp/sagewai-bench-eval-XXXXXX)
-runner_pid=
 cleanup() {
-  if [[ -n "$runner_pid" ]]; then
-    kill "$runner_pid" 2>/dev/null || true
-    wait "$runner_pid" 2>/dev/null || true
-  fi
+  local_runner_stop || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
 
-mkdir -p "$dir/ws"
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/token"
-SAGEWAI_LOG_LEVEL=warn "$bin/sagewai-tool-runner" serve --listen "unix://$dir/runner.sock" \
-  --token-file "$dir/token" --workdir "$dir/ws" 2> "$dir/runner.log" &
-runner_pid=$!
-for _ in $(seq 200); do
-  "$bin/sagewai-tool-runner" health --addr "unix://$dir/runner.sock" 2>/dev/null && break
-  sleep 0.05
-done
+SAGEWAI_LOG_LEVEL=warn local_runner_start "$build" "$dir"
 
 echo "python3: $(command -v python3 || echo none) ($(python3 --version 2>&1 || true));" \
   "node: $(command -v node || echo none); bash: $(command -v bash || echo none)"
 echo
-"$bench" --addr "unix://$dir/runner.sock" --token-file "$dir/token" \
+"$bench" --addr "$LOCAL_RUNNER_ADDR" --token-file "$LOCAL_RUNNER_TOKEN" \
   --rounds "${BENCH_EVAL_ROUNDS:-200}"
-echo "Runner threads after the run: $(awk '/^Threads/ {print $2}' "/proc/$runner_pid/status")," \
-  "RSS $(awk '/^VmRSS/ {print $2}' "/proc/$runner_pid/status") KiB."
+echo "Runner threads after the run: $(awk '/^Threads/ {print $2}' "/proc/$LOCAL_RUNNER_SERVER_PID/status")," \
+  "RSS $(awk '/^VmRSS/ {print $2}' "/proc/$LOCAL_RUNNER_SERVER_PID/status") KiB."

@@ -9,7 +9,9 @@
 #   scripts/bench-fs.sh BUILD_DIR
 #   BENCH_FS_MB=256 scripts/bench-fs.sh build      # a smaller file
 set -euo pipefail
-
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib-local-runner.sh
+source "$root/scripts/lib-local-runner.sh"
 build=${1:-build}
 bin="$(cd "$build" && pwd)/bin"
 size_mb=${BENCH_FS_MB:-1024}
@@ -17,14 +19,11 @@ runs=${BENCH_FS_RUNS:-3}
 # The build directory's disk is the one the figures are about.
 dir=$(mktemp -d "${BENCH_FS_DIR:-$build}/bench-fs-XXXXXX")
 dir=$(cd "$dir" && pwd)
-runner_pid=
+chmod 0755 "$dir"  # the runner and tool users reach the workspace inside
 container=
 
 cleanup() {
-  if [[ -n $runner_pid ]]; then
-    kill "$runner_pid" 2>/dev/null || true
-    wait "$runner_pid" 2>/dev/null || true
-  fi
+  local_runner_stop || true
   if [[ -n $container ]]; then docker rm -f "$container" >/dev/null 2>&1 || true; fi
   rm -rf "$dir"
 }
@@ -48,19 +47,11 @@ mib_per_s() { awk -v mb="$size_mb" -v ms="$1" 'BEGIN {printf "%.0f MiB/s", mb * 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 # --- the runner -----------------------------------------------------------
-mkdir -p "$dir/ws"
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/token"
-chmod 600 "$dir/token"
-"$bin/sagewai-tool-runner" serve --listen "unix://$dir/runner.sock" --token-file "$dir/token" \
-  --workdir "$dir/ws" 2>"$dir/runner.log" &
-runner_pid=$!
-for _ in $(seq 200); do
-  "$bin/sagewai-tool-runner" health --addr "unix://$dir/runner.sock" 2>/dev/null && break
-  sleep 0.05
-done
-cli=("$bin/sagewai-sandbox" fs --addr "unix://$dir/runner.sock" --token-file "$dir/token")
+SAGEWAI_LOG_LEVEL=warn local_runner_start "$build" "$dir/runner"
+cli=("$bin/sagewai-sandbox" fs --addr "$LOCAL_RUNNER_ADDR" --token-file "$LOCAL_RUNNER_TOKEN"
+  --peer-uid "$LOCAL_RUNNER_UID")
 "${cli[@]}" ls >/dev/null || {
-  log "the runner did not answer; see $dir/runner.log"
+  log "the runner did not answer; see $LOCAL_RUNNER_LOG"
   exit 1
 }
 
@@ -87,7 +78,7 @@ cat "$dir/src" >/dev/null # warm: every contender reads it from the page cache
 put_ms=() get_ms=() cp_ms=() dput_ms=() dget_ms=()
 for run in $(seq "$runs"); do
   log "run $run of $runs"
-  rm -f "$dir/copy" "$dir/ws/bench.bin" "$dir/out"
+  rm -f "$dir/copy" "$LOCAL_RUNNER_WORKSPACE/bench.bin" "$dir/out"
   sync
   # shellcheck disable=SC2016 # expanded by the inner shell
   cp_ms+=("$(timed_ms sh -c 'cp "$1" "$2" && sync "$2"' sh "$dir/src" "$dir/copy")")
@@ -111,7 +102,7 @@ for run in $(seq "$runs"); do
     rm -f "$dir/out"
   fi
 done
-peak_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$runner_pid/status")
+peak_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$LOCAL_RUNNER_SERVER_PID/status")
 
 cp_t=$(median "${cp_ms[@]}")
 put_t=$(median "${put_ms[@]}")

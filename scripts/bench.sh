@@ -2,13 +2,15 @@
 # `make bench`: performance figures, printed and written to BENCHMARKS.md with
 # the machine and the date. Reports only: slow numbers never fail it.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib-local-runner.sh
+source "$root/scripts/lib-local-runner.sh"
 build=${1:-build}
 bin="$build/bin"
 out=${BENCH_OUT:-BENCHMARKS.md}
 dir=$(mktemp -d /tmp/sagewai-bench-XXXXXX)
-runner_pid=
 cleanup() {
-  [[ -n "$runner_pid" ]] && kill "$runner_pid" 2>/dev/null && wait "$runner_pid" 2>/dev/null || true
+  local_runner_stop || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -34,25 +36,19 @@ report="$dir/report.md"
   echo
 } > "$report"
 
-mkdir -p "$dir/ws"
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/token"
-"$bin/sagewai-tool-runner" serve --listen "unix://$dir/runner.sock" --token-file "$dir/token" \
-  --workdir "$dir/ws" 2> "$dir/runner.log" &
-runner_pid=$!
-for _ in $(seq 200); do
-  "$bin/sagewai-tool-runner" health --addr "unix://$dir/runner.sock" 2>/dev/null && break
-  sleep 0.05
-done
-idle_rss=$(awk '/VmRSS/ {print $2}' "/proc/$runner_pid/status")
+SAGEWAI_LOG_LEVEL=warn local_runner_start "$build" "$dir"
+idle_rss=$(awk '/VmRSS/ {print $2}' "/proc/$LOCAL_RUNNER_SERVER_PID/status")
 {
   echo "## Tool-runner (bash)"
   echo
+  echo "The runner as an image starts it (entrypoint → runner as \`${LOCAL_RUNNER_USER:-$(id -un)}\`, tools as \`$LOCAL_RUNNER_TOOL_USER\`), over its unix socket."
+  echo
   echo "Idle runner RSS: ${idle_rss} KiB (target < 16 MiB)."
   echo
-  "$build/tests/runner_bench" --addr "unix://$dir/runner.sock" --token-file "$dir/token" \
-    --pid "$runner_pid" --rounds "${BENCH_ROUNDS:-300}"
+  "$build/tests/runner_bench" --addr "$LOCAL_RUNNER_ADDR" --token-file "$LOCAL_RUNNER_TOKEN" \
+    --pid "$LOCAL_RUNNER_SERVER_PID" --rounds "${BENCH_ROUNDS:-300}"
 } >> "$report"
-kill "$runner_pid"; wait "$runner_pid" 2>/dev/null || true; runner_pid=
+local_runner_stop || true
 
 # Further sections from the other parts, when present.
 for part in scripts/bench-fs.sh scripts/bench-eval.sh scripts/bench-docker.sh; do

@@ -11,58 +11,39 @@ for b in sagewai-entrypoint sagewai-tool-runner sagewai-sandbox; do
   [[ -x "$bin/$b" ]] || { echo "demo: $bin/$b is missing; run make build" >&2; exit 1; }
 done
 
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib-local-runner.sh
+source "$root/scripts/lib-local-runner.sh"
 dir=$(mktemp -d /tmp/sagewai-demo-XXXXXX)
-runner_pid=
 cleanup() {
-  [[ -n "$runner_pid" ]] && kill "$runner_pid" 2>/dev/null && wait "$runner_pid" 2>/dev/null || true
+  local_runner_stop || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
-chmod 0755 "$dir"
-mkdir -p "$dir/workspace" "$dir/run"
-chmod 0777 "$dir/workspace" "$dir/run"
-token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-printf '%s\n' "$token" > "$dir/token"
-chmod 0600 "$dir/token"
-
-user=$(id -u)
-runner_user=
-if [[ $user -eq 0 ]]; then
-  user=nobody
-  if id daemon >/dev/null 2>&1; then
-    # The socket directory belongs to the runner and no tool may write it.
-    runner_user=daemon
-    chown daemon:root "$dir/run"
-    chmod 0750 "$dir/run"
-  fi
-fi
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "start: sagewai-entrypoint → sagewai-tool-runner serve (runner: ${runner_user:-as started}, tools: AGENT_USER=$user)"
-SAGEWAI_RUNNER_USER="$runner_user" \
-SESSION_TOKEN="$token" AGENT_USER="$user" AGENT_WORKDIR="$dir/workspace" \
-  PATH="$PWD/$bin:$PATH" SAGEWAI_LOG_LEVEL=info \
-  "$bin/sagewai-entrypoint" -- sagewai-tool-runner serve --listen "unix://$dir/run/tool-runner.sock" \
-  2> "$dir/runner.log" &
-runner_pid=$!
-for _ in $(seq 200); do
-  "$bin/sagewai-tool-runner" health --addr "unix://$dir/run/tool-runner.sock" 2>/dev/null && break
-  sleep 0.05
-done
-head -n 3 "$dir/runner.log"
+step "start: sagewai-entrypoint → sagewai-tool-runner serve"
+local_runner_start "$build" "$dir"
+echo "runner: ${LOCAL_RUNNER_USER:-as started} (uid $LOCAL_RUNNER_UID), tools: AGENT_USER=$LOCAL_RUNNER_TOOL_USER"
+head -n 3 "$LOCAL_RUNNER_LOG"
+token=$(cat "$LOCAL_RUNNER_TOKEN")
+user=$LOCAL_RUNNER_TOOL_USER
+runner_user=$LOCAL_RUNNER_USER
 
-export SAGEWAI_RUNNER_ADDR="unix://$dir/run/tool-runner.sock"
+export SAGEWAI_RUNNER_ADDR="$LOCAL_RUNNER_ADDR"
 cli=("$bin/sagewai-sandbox")
+# The local runner runs as its own user: the CLI checks the socket's peer for it.
+local_cli() { "${cli[@]}" "$1" --peer-uid "$LOCAL_RUNNER_UID" --token-file "$LOCAL_RUNNER_TOKEN" "${@:2}"; }
 step "sagewai-sandbox info"
-"${cli[@]}" info --token-file "$dir/token"
+local_cli info
 
 step "sagewai-sandbox exec -- 'id; echo \$SESSION_TOKEN'"
-"${cli[@]}" exec --token-file "$dir/token" -- 'id; echo "token visible to the tool: [${SESSION_TOKEN:-}]"' || true
+local_cli exec -- 'id; echo "token visible to the tool: [${SESSION_TOKEN:-}]"' || true
 
 if [[ -n $runner_user ]]; then
   step "a tool attacks the runner: replace its socket, signal it, read its memory"
-  "${cli[@]}" exec --token-file "$dir/token" -- '
-    sock=$(ls -d '"$dir"'/run/tool-runner.sock)
+  local_cli exec -- '
+    sock='"$dir"'/run/tool-runner.sock
     rm -f "$sock" 2>&1 | sed "s/^/  /"; ln -sf /tmp/evil "$sock" 2>&1 | sed "s/^/  /"
     kill -TERM $PPID 2>&1 | sed "s/^/  /"
     cat /proc/$PPID/environ 2>&1 >/dev/null | sed "s/^/  /"
@@ -70,12 +51,12 @@ if [[ -n $runner_user ]]; then
 fi
 
 step "a timeout kills the whole process tree"
-"${cli[@]}" exec --token-file "$dir/token" --timeout 1 -- 'sleep 30 & sleep 30' || echo "exit code $? (124 = timeout)"
+local_cli exec --timeout 1 -- 'sleep 30 & sleep 30' || echo "exit code $? (124 = timeout)"
 
 step "a wrong token is refused"
 echo wrong > "$dir/wrong-token"
 chmod 0600 "$dir/wrong-token"
-"${cli[@]}" exec --token-file "$dir/wrong-token" -- true || echo "exit code $?"
+"${cli[@]}" exec --peer-uid "$LOCAL_RUNNER_UID" --token-file "$dir/wrong-token" -- true || echo "exit code $?"
 
 step "the existing worker's stdio protocol (docker exec -i CID sagewai-tool-runner)"
 req='{"jsonrpc":"2.0","id":1,"method":"exec","params":{"tool":"bash","args":{"command":"echo hello from stdio; whoami"},"call_id":"demo-1","timeout_s":10}}'
@@ -84,12 +65,11 @@ printf '%s\n' "$req" | SESSION_TOKEN="$token" AGENT_USER="$user" AGENT_WORKDIR="
   "$bin/sagewai-tool-runner" | sed 's/^/← /'
 
 step "stop: SIGTERM → clean exit"
-kill -TERM "$runner_pid"
-wait "$runner_pid" && echo "entrypoint exited 0"
-runner_pid=
-tail -n 2 "$dir/runner.log"
+local_runner_stop && echo "entrypoint exited 0"
+tail -n 2 "$LOCAL_RUNNER_LOG"
 
 # The same job as production runs it: a hardened container per run.
+[[ ${SAGEWAI_DEMO_LOCAL_ONLY:-} == 1 ]] && exit 0
 if ! scripts/ensure-docker.sh >/dev/null 2>&1; then
   step "Docker: no engine could be started here; skipping the sandbox part"
   exit 0
