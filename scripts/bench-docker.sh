@@ -5,11 +5,12 @@
 #
 #   - warm: `echo` into one running sandbox over its unix socket vs the
 #     existing worker's `docker exec -i CID sagewai-tool-runner` (one JSON-RPC
-#     line), same container, interleaved: p50, p99, ratio
+#     line) and vs `bash -c echo` forked inside the same container, same
+#     container, interleaved (tests/lifecycle/lifecycle_bench): p50, p99, ratios
 #   - cold: `sagewai-sandbox start` + first result vs `docker run` + first
 #     `docker exec`; start-to-SERVING vs a bare `docker run --rm IMAGE true`
-#   - throughput at 1/16/256 callers into the sandbox (tests/bench/runner_bench)
-#   - files into and out of the sandbox: `fs put`/`fs cat` vs `docker cp`
+#   - throughput at 1/16/256 callers into the sandbox under the worker's
+#     limits, failures by gRPC status code (tests/bench/runner_bench)
 #   - idle RSS of PID 1 and the runner inside the container; image sizes
 #
 # Reports, never asserts. Without an engine or the image it prints why and
@@ -17,6 +18,8 @@
 #
 #   scripts/bench-docker.sh BUILD_DIR
 #   BENCH_DOCKER_IMAGE=sandbox-general:0.1.0 BENCH_DOCKER_COLD_RUNS=3 scripts/bench-docker.sh build
+#   BENCH_DOCKER_ROUNDS (40): rounds of the warm table; BENCH_DOCKER_CALLS
+#   (2000): calls per throughput row
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +29,7 @@ build=$(cd "${1:-build}" && pwd)
 cli="$build/bin/sagewai-sandbox"
 rounds=${BENCH_DOCKER_ROUNDS:-40}
 cold_runs=${BENCH_DOCKER_COLD_RUNS:-5}
-fs_mb=${BENCH_DOCKER_FS_MB:-256}
+calls=${BENCH_DOCKER_CALLS:-2000}
 version=$(sagewai_version)
 image=${BENCH_DOCKER_IMAGE:-sandbox-base:$version}
 
@@ -63,13 +66,20 @@ median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR
 # shellcheck disable=SC2054  # the commas are mount options
 worker_opts=(--cap-drop ALL --security-opt no-new-privileges --read-only
   --tmpfs /tmp:rw,noexec,nosuid --network none --pids-limit 256 --memory 1g --cpus 1)
+# The same limits through `sagewai-sandbox start`, whatever its defaults.
+start_limits=(--pids 256 --mem 1g --cpu 1)
+# What the engine applied to a container: "pids 256, memory 1024 MiB, cpus 1".
+limits_of() {
+  docker inspect -f '{{.HostConfig.PidsLimit}} {{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}' "$1" |
+    awk '{printf "pids %s, memory %d MiB, cpus %g", $1, $2 / 1048576, $3 / 1e9}'
+}
 echo_line='{"jsonrpc":"2.0","id":1,"method":"exec","params":{"tool":"bash","args":{"command":"echo x"},"call_id":"b","timeout_s":30}}'
 
 echo "- engine: Docker $(docker version -f '{{.Server.Version}}'), storage driver $(docker info -f '{{.Driver}}'), cgroup v$(docker info -f '{{.CgroupVersion}}'); image $image"
 echo
 
 # --- one running sandbox ------------------------------------------------------
-json=$("$cli" start --json --image "$image" --project "$project")
+json=$("$cli" start --json --image "$image" --project "$project" "${start_limits[@]}")
 id=$(jq -r .sandbox_id <<<"$json")
 addr=$(jq -r .addr <<<"$json")
 token_file=$(jq -r .token_file <<<"$json")
@@ -84,7 +94,12 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 pid1_rss=$(rss "$pid1")
 runner_rss=$(rss "$runner_pid")
 
-echo "### echo round trip into one running sandbox"
+log "echo round trip, $rounds rounds"
+echo "### echo round trip into one running sandbox ($rounds rounds, interleaved)"
+echo
+echo "Each round: 5 gRPC calls, 5 \`bash -c echo\` inside the container (timed there with"
+echo "\$EPOCHREALTIME by one bash loop that a Bash.Run starts, untimed), 5 on the host, 1 \`docker exec\`."
+echo "Sandbox limits: $(limits_of "$cid")."
 echo
 "$build/tests/lifecycle_bench" --addr "$addr" --token-file "$token_file" --container "$cid" \
   --rounds "$rounds"
@@ -95,7 +110,7 @@ start_first=() run_exec_first=() start_serving=() bare=() docker_run_part=() ser
 for _ in $(seq "$cold_runs"); do
   # `sagewai-sandbox start` (to SERVING), then the first result over gRPC.
   t0=$(now_ns)
-  j=$("$cli" start --json --image "$image" --project "$project")
+  j=$("$cli" start --json --image "$image" --project "$project" "${start_limits[@]}")
   start_serving+=("$(ms_since "$t0")")
   sid=$(jq -r .sandbox_id <<<"$j")
   "$cli" exec --sandbox "$sid" -- echo x >/dev/null
@@ -134,59 +149,37 @@ echo "start → SERVING minus bare \`docker run --rm true\`: **$((m_serving - m_
 echo
 
 # --- throughput -------------------------------------------------------------------
-# Each call forks a bash inside the sandbox, so at 256 callers the production
+# Each call forks a bash inside the sandbox, so at 256 callers the worker's
 # --pids-limit 256 itself refuses some forks: measured with it, and again in a
 # sandbox with --pids 1024 to see the runner rather than the limit.
 throughput() {
-  "$build/tests/runner_bench" --addr "$1" --token-file "$2" --pid "$3" --rounds 50 |
-    sed -n '/^| concurrent callers/,/^$/p'
+  "$build/tests/runner_bench" --addr "$1" --token-file "$2" --pid "$3" --rounds 0 \
+    --calls "$calls" | sed '/^### /,/^$/d'
 }
-echo "### throughput into the sandbox (runner_bench over its socket)"
+log "throughput, about $calls calls per row"
+echo "### throughput into the sandbox (runner_bench over its socket, about $calls calls per row)"
 echo
-echo "Production limits (--pids 256, --cpus 1, --mem 1g); runner RSS sampled on the host:"
+echo "The worker's limits ($(limits_of "$cid")); runner RSS sampled on the host:"
 echo
 throughput "$addr" "$token_file" "$runner_pid"
-j=$("$cli" start --json --image "$image" --project "$project" --pids 1024)
-big_pid1=$(docker inspect -f '{{.State.Pid}}' "$(jq -r .container_id <<<"$j")")
-echo "The same with --pids 1024 (failures above at 256 callers are forks the pids limit refused):"
+j=$("$cli" start --json --image "$image" --project "$project" "${start_limits[@]}" --pids 1024)
+big_cid=$(jq -r .container_id <<<"$j")
+big_pid1=$(docker inspect -f '{{.State.Pid}}' "$big_cid")
+echo "The same with $(limits_of "$big_cid") (failures above at 256 callers that are gone here"
+echo "are forks the pids limit refused):"
 echo
 throughput "$(jq -r .addr <<<"$j")" "$(jq -r .token_file <<<"$j")" \
   "$(awk '{print $1}' "/proc/$big_pid1/task/$big_pid1/children")"
 "$cli" stop --time 1 "$(jq -r .sandbox_id <<<"$j")" >/dev/null
 
 # --- files ------------------------------------------------------------------------
-log "files: $fs_mb MiB"
-head -c $((fs_mb * 1024 * 1024)) /dev/urandom >"$work/blob"
-timed() {
-  local t0
-  t0=$(now_ns)
-  "$@" >/dev/null
-  ms_since "$t0"
-}
-put=() cat_=() cp_in=() cp_out=()
-for _ in 1 2 3; do
-  put+=("$(timed "$cli" fs --sandbox "$id" put "$work/blob" blob)")
-  cat_+=("$(timed sh -c "\"$cli\" fs --sandbox $id cat blob > \"$work/out\" && sync \"$work/out\"")")
-  cp_in+=("$(timed docker cp "$work/blob" "$cid:/workspace/blob2")")
-  cp_out+=("$(timed sh -c "docker cp $cid:/workspace/blob2 \"$work/out2\" && sync \"$work/out2\"")")
-  rm -f "$work/out" "$work/out2"
-done
-rate() { awk -v mb="$fs_mb" -v ms="$1" 'BEGIN {printf "%.0f MiB/s", mb * 1000 / ms}'; }
-echo "### files into and out of the sandbox ($fs_mb MiB, median of 3)"
+echo "### files"
 echo
-echo "| direction | \`fs put\` / \`fs cat\` (gRPC) | \`docker cp\` | ratio |"
-echo "|---|---|---|---|"
-p=$(median "${put[@]}") c=$(median "${cp_in[@]}")
-echo "| in | $(rate "$p") | $(rate "$c") | $(awk -v a="$c" -v b="$p" 'BEGIN {printf "%.1fx", a / b}') |"
-p=$(median "${cat_[@]}") c=$(median "${cp_out[@]}")
-echo "| out | $(rate "$p") | $(rate "$c") | $(awk -v a="$c" -v b="$p" 'BEGIN {printf "%.1fx", a / b}') |"
-echo
-echo "The workspace here is a host directory in the sandbox's state dir (disk). For 1 GiB"
-echo "against a local \`cp\` + fsync, see the fs section (scripts/bench-fs.sh)."
+echo "Files into and out of a sandbox (\`fs put\`/\`fs cat\` vs \`docker cp\` and a local \`cp\`): see the files section (scripts/bench-fs.sh)."
 echo
 
 # --- memory and sizes ---------------------------------------------------------------
-echo "### idle memory and image sizes"
+echo "### idle memory and image sizes (one sample)"
 echo
 echo "Idle RSS inside the sandbox: PID 1 (sagewai-entrypoint) ${pid1_rss} KiB (target < 1 MiB), runner ${runner_rss} KiB (target < 16 MiB)."
 echo

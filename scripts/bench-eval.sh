@@ -29,7 +29,10 @@ SAGEWAI_LOG_LEVEL=warn local_runner_start "$build" "$dir"
 echo "python3: $(command -v python3 || echo none) ($(python3 --version 2>&1 || true));" \
   "node: $(command -v node || echo none); bash: $(command -v bash || echo none)"
 echo
-"$bench" --addr "$LOCAL_RUNNER_ADDR" --token-file "$LOCAL_RUNNER_TOKEN" \
-  --rounds "${BENCH_EVAL_ROUNDS:-200}"
+rounds=${BENCH_EVAL_ROUNDS:-200}
+echo "The runner on the host as an image starts it; $rounds rounds for each warm context,"
+echo "$((rounds / 10 > 5 ? rounds / 10 : 5)) for one-shot evals and new contexts (the rounds column counts the successful ones)."
+echo
+"$bench" --addr "$LOCAL_RUNNER_ADDR" --token-file "$LOCAL_RUNNER_TOKEN" --rounds "$rounds"
 echo "Runner threads after the run: $(awk '/^Threads/ {print $2}' "/proc/$LOCAL_RUNNER_SERVER_PID/status")," \
   "RSS $(awk '/^VmRSS/ {print $2}' "/proc/$LOCAL_RUNNER_SERVER_PID/status") KiB."
