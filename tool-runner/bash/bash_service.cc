@@ -1,5 +1,6 @@
 #include "tool-runner/bash/bash_service.h"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,22 @@ void LogCall(const Admission& call, const CommandResult& r) {
                               {"exit_code", r.exit_code},
                               {"timed_out", r.timed_out},
                               {"cancelled", r.cancelled}});
+  if (!log::Enabled(log::Level::kDebug)) return;
+  // Where the call's time went, in microseconds: scripts/bench-profile.sh
+  // reads these lines.
+  auto us = [](auto from, auto to) -> int64_t {
+    return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
+  };
+  const CommandTimeline& t = r.timeline;
+  log::Debug("call timeline", {{"method", call.method().name},
+                               {"call_id", call.call_id()},
+                               {"admit_us", us(call.started(), call.admitted())},
+                               {"prepare_us", us(call.admitted(), t.launched)},
+                               {"handoff_us", us(t.launched, t.loop_start)},
+                               {"spawn_us", us(t.loop_start, t.spawned)},
+                               {"run_us", us(t.spawned, t.exited)},
+                               {"collect_us", us(t.exited, t.finished)},
+                               {"total_us", us(call.started(), t.finished)}});
 }
 
 const grpc::Status kCancelled(grpc::StatusCode::CANCELLED, "the call was cancelled");

@@ -5,16 +5,19 @@
 namespace sagewai {
 
 Admission::Admission(RunnerContext& ctx, grpc::CallbackServerContext* context,
-                     const rpc::Method& method, std::string call_id, CallSlot slot)
+                     const rpc::Method& method, std::string call_id, CallSlot slot,
+                     std::chrono::steady_clock::time_point started)
     : ctx_(&ctx),
       context_(context),
       method_(method),
       call_id_(std::move(call_id)),
-      started_(std::chrono::steady_clock::now()),
+      started_(started),
+      admitted_(std::chrono::steady_clock::now()),
       slot_(std::move(slot)) {}
 
 std::optional<Admission> Admission::Check(RunnerContext& ctx, grpc::CallbackServerContext* context,
                                           const rpc::Method& method, grpc::Status* refusal) {
+  const auto started = std::chrono::steady_clock::now();
   std::string call_id = ctx.CallId(*context);
   grpc::Status status = ctx.auth().Check(*context, method.path);
   // The slot is taken only for a caller who passed: strangers cannot use up
@@ -32,7 +35,7 @@ std::optional<Admission> Admission::Check(RunnerContext& ctx, grpc::CallbackServ
     *refusal = std::move(status);
     return std::nullopt;
   }
-  return Admission(ctx, context, method, std::move(call_id), std::move(*slot));
+  return Admission(ctx, context, method, std::move(call_id), std::move(*slot), started);
 }
 
 std::chrono::milliseconds Admission::elapsed() const {

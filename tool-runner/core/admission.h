@@ -32,7 +32,10 @@ class Admission {
   grpc::CallbackServerContext* context() const { return context_; }
   const rpc::Method& method() const { return method_; }
   const std::string& call_id() const { return call_id_; }
+  // When the handler was entered (before the authorization check) and when
+  // the call was admitted.
   std::chrono::steady_clock::time_point started() const { return started_; }
+  std::chrono::steady_clock::time_point admitted() const { return admitted_; }
   std::chrono::milliseconds elapsed() const;
 
   // The one log line a call ends with: method, call id, duration, and the
@@ -46,13 +49,14 @@ class Admission {
 
  private:
   Admission(RunnerContext& ctx, grpc::CallbackServerContext* context, const rpc::Method& method,
-            std::string call_id, CallSlot slot);
+            std::string call_id, CallSlot slot, std::chrono::steady_clock::time_point started);
 
   RunnerContext* ctx_;
   grpc::CallbackServerContext* context_;
   rpc::Method method_;
   std::string call_id_;
   std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point admitted_;
   CallSlot slot_;  // released when the call object goes
 };
 

@@ -68,8 +68,9 @@ std::shared_ptr<CommandHandle> Supervisor::Launch(CommandSpec spec,
   const uint64_t id = next_id_.fetch_add(1);
   ++running_;
   std::shared_ptr<CommandObserver> keep = observer;
-  if (!loop_->Post([this, id, spec = std::move(spec), observer = std::move(observer)]() mutable {
-        StartCommand(id, std::move(spec), std::move(observer));
+  if (!loop_->Post([this, id, spec = std::move(spec), observer = std::move(observer),
+                    launched = Clock::now()]() mutable {
+        StartCommand(id, std::move(spec), std::move(observer), launched);
       })) {
     --running_;
     keep->OnStartFailed(absl::UnavailableError("the tool-runner is shutting down"));
@@ -83,7 +84,9 @@ Supervisor::Command* Supervisor::Find(uint64_t id) {
 }
 
 void Supervisor::StartCommand(uint64_t id, CommandSpec spec,
-                              std::shared_ptr<CommandObserver> observer) {
+                              std::shared_ptr<CommandObserver> observer,
+                              Clock::time_point launched) {
+  const Clock::time_point loop_start = Clock::now();
   if (shutting_down_) {
     --running_;
     observer->OnStartFailed(absl::UnavailableError("the tool-runner is shutting down"));
@@ -102,6 +105,9 @@ void Supervisor::StartCommand(uint64_t id, CommandSpec spec,
   c.stream = spec.stream_output;
   c.observer = std::move(observer);
   c.started = Clock::now();
+  c.timeline.launched = launched;
+  c.timeline.loop_start = loop_start;
+  c.timeline.spawned = c.started;
   c.stdin_fd = std::move(spawned->stdin_fd);
   c.fds[0] = std::move(spawned->stdout_fd);
   c.fds[1] = std::move(spawned->stderr_fd);
@@ -279,6 +285,7 @@ void Supervisor::OnSigchld() {
     by_pid_.erase(it);
     if (Command* c = Find(id)) {
       c->exited = true;
+      c->timeline.exited = Clock::now();
       c->wait_status = status;
       MaybeFinish(id);
     }
@@ -389,7 +396,9 @@ void Supervisor::MaybeFinish(uint64_t id) {
   }
   r.timed_out = c.timed_out;
   r.cancelled = c.cancelled;
-  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - c.started);
+  r.timeline = c.timeline;
+  r.timeline.finished = Clock::now();
+  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(r.timeline.finished - c.started);
   std::shared_ptr<CommandObserver> observer = std::move(c.observer);
   commands_.erase(id);
   ops().ReleaseCall(id);

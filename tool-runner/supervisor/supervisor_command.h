@@ -24,6 +24,7 @@ struct Supervisor::Command {
   bool stream = false;
   std::shared_ptr<CommandObserver> observer;
   EventLoop::Clock::time_point started;
+  CommandTimeline timeline;
 
   UniqueFd stdin_fd;
   std::string stdin_pending;

@@ -100,6 +100,19 @@ TEST_F(SupervisorTest, CollectsOutputAndExitCode) {
   EXPECT_FALSE(r.timed_out);
 }
 
+// The timeline `make bench` breaks a call down with is in the order of the
+// steps, and the whole of it is the reported duration.
+TEST_F(SupervisorTest, TimelineFollowsTheStepsOfACall) {
+  CommandResult r = Run(Bash("sleep 0.05"));
+  const CommandTimeline& t = r.timeline;
+  EXPECT_LE(t.launched, t.loop_start);
+  EXPECT_LE(t.loop_start, t.spawned);
+  EXPECT_LE(t.spawned, t.exited);
+  EXPECT_LE(t.exited, t.finished);
+  EXPECT_GE(t.exited - t.spawned, milliseconds(50));  // the sleep is the tool's own time
+  EXPECT_EQ(r.duration, std::chrono::duration_cast<milliseconds>(t.finished - t.spawned));
+}
+
 // The leader dies of the SIGTERM at once, and the descendant that left its
 // group (setsid) and ignores SIGTERM is no longer its descendant when the
 // SIGKILL comes: it must be remembered from the first scan.
