@@ -102,3 +102,24 @@ echo
 echo "Runner CPU per call: $(ms "$cpu_us") ms (utime + stime over the client's $((calls1 - calls0)) calls, warm-up included)."
 echo "Compared with its floor, the tool itself (bash's start-up, $(ms "${phase[run_us]}") ms here), the runner adds"
 echo "$(awk -v t="${phase[total_us]}" -v r="${phase[run_us]}" 'BEGIN {printf "%.3f", (t - r) / 1000}') ms of its own per call."
+
+echo
+echo "### Would a pre-spawned process beat the spawn?"
+echo
+echo "A process started before the call and waiting for its command would take the spawn off the"
+echo "call's path; it still has to exec bash, and bash's start-up is most of the call."
+echo "tests/bench/spawn_bench measures the most it could save, with the runner's own SpawnProcess:"
+echo
+"$build/tests/spawn_bench" --rounds "${BENCH_SPAWN_ROUNDS:-300}" | tee "$dir/spawn.md"
+echo
+saving=$(sed -nE 's/.*save at most \*\*(-?[0-9.]+) ms.*/\1/p' "$dir/spawn.md")
+if [[ -n $saving && -n $client_p50 ]] &&
+  awk -v s="$saving" -v c="$client_p50" 'BEGIN {exit !(s < 0.1 * c)}'; then
+  echo "At most $saving ms of a $client_p50 ms round trip: the runner keeps the plain spawn. A waiting"
+  echo "process would cost a pid under \`--pids-limit\`, memory, CPU to refill it (on the calls' own"
+  echo "\`--cpus\` quota) and a process the agent can stop or trace while it waits, for a saving"
+  echo "within this machine's noise."
+else
+  echo "**A waiting process would save ${saving:-?} ms of a ${client_p50:-?} ms round trip here: worth a"
+  echo "second look (tool-runner/supervisor/process_group.h).**"
+fi
