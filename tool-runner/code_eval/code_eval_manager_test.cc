@@ -95,6 +95,20 @@ class ManagerTest : public ::testing::Test {
     }
     return "<no result>";
   }
+  // Keeps the loop thread busy until the returned promise is set: calls made
+  // meanwhile are all queued before anything they start (a spawn, a driver's
+  // ready line) can run, however the threads are scheduled.
+  std::shared_ptr<std::promise<void>> HoldLoop() {
+    auto release = std::make_shared<std::promise<void>>();
+    auto holding = std::make_shared<std::promise<void>>();
+    std::future<void> held = holding->get_future();
+    sup_->loop().Post([holding, gate = release->get_future().share()] {
+      holding->set_value();
+      gate.wait();
+    });
+    held.wait();
+    return release;
+  }
   std::vector<v1::Context> List() {
     std::promise<std::vector<v1::Context>> p;
     manager_->List([&p](std::vector<v1::Context> l) { p.set_value(std::move(l)); });
@@ -297,15 +311,21 @@ TEST_F(ManagerTest, DeleteOrRestartWhileStartingAnswersEveryCaller) {
   Restart(no_spares);
   std::promise<absl::StatusOr<v1::Context>> created, restarted, created2;
   std::promise<absl::Status> deleted;
+  // Unheld, a descheduled test thread let the interpreter become ready (and
+  // the Create succeed) before the Delete was even posted.
+  auto release = HoldLoop();
   manager_->Create(Setup(Language::kBash), "gone", [&](auto c) { created.set_value(c); });
   manager_->Delete("gone", [&](absl::Status s) { deleted.set_value(s); });
+  release->set_value();
   EXPECT_TRUE(deleted.get_future().get().ok());
   auto c = created.get_future().get();
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kAborted);
 
+  release = HoldLoop();
   manager_->Create(Setup(Language::kBash), "again", [&](auto c) { created2.set_value(c); });
   manager_->Restart("again", [&](auto c) { restarted.set_value(c); });
+  release->set_value();
   auto first = created2.get_future().get();
   ASSERT_FALSE(first.ok());
   EXPECT_EQ(first.status().code(), absl::StatusCode::kAborted);
