@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,21 @@ namespace pb = sagewai::sandbox::v1;
 namespace {
 
 constexpr size_t kChunk = 1 << 20;
+// The most one write(2) of `cat` hands stdout: a file there gets small
+// page-cache folios, which cost far less than 1 MiB ones on a VM whose free
+// memory goes back to the host (see tool-runner/fs/fs_write.cc).
+constexpr size_t kStdoutPiece = 128 << 10;
+
+// gRPC allocates a slice for every message and socket read and frees it
+// soon after; glibc's defaults give that memory back to the kernel at once
+// (the per-thread arenas trim with madvise), so every message faults fresh
+// pages in again. Keeping a few MiB at the top of each arena ends the churn
+// (measured: a fifth of the CPU of a transfer). The CLI is one process per
+// command, so the setting ends with it.
+void KeepTransferMemory() {
+  mallopt(M_MMAP_THRESHOLD, 2 << 20);
+  mallopt(M_TRIM_THRESHOLD, 4 << 20);
+}
 
 // Fills `buf` from `fd` until it is full or EOF (so a short result means
 // EOF, and a pipe still gives whole messages). The bytes read, or -1.
@@ -98,6 +114,7 @@ class BackgroundHash {
 }  // namespace
 
 int FsSession::Put() {
+  KeepTransferMemory();
   const std::string& local = options_.paths[0];
   int fd = STDIN_FILENO;
   if (local != "-") {
@@ -171,6 +188,7 @@ int FsSession::Put() {
 }
 
 int FsSession::Cat() {
+  KeepTransferMemory();
   pb::ReadRequest req;
   SetPath(options_.paths[0], req.mutable_path(), req.mutable_path_bytes());
   req.set_offset(options_.offset);
@@ -179,7 +197,12 @@ int FsSession::Cat() {
   auto reader = stub_->Read(context.get(), req);
   pb::ReadChunk chunk;
   while (reader->Read(&chunk)) {
-    if (const int code = WriteStdout(chunk.data()); code != kExitOk) {
+    const absl::string_view data = chunk.data();
+    int code = kExitOk;
+    for (size_t off = 0; off < data.size() && code == kExitOk; off += kStdoutPiece) {
+      code = WriteStdout(data.substr(off, kStdoutPiece));
+    }
+    if (code != kExitOk) {
       context->TryCancel();
       while (reader->Read(&chunk)) {
       }

@@ -40,6 +40,44 @@ TEST_F(FsGrpcTest, RoundTrip256MiBWithBoundedMemory) {
                                 << " KiB";
 }
 
+TEST_F(FsGrpcTest, UnevenAndEmptyMessagesArriveInOrderWithTheirHash) {
+  // The runner writes and hashes each message on two pipelines of its own:
+  // sizes around its write piece (128 KiB), empty messages between, and the
+  // largest message a client may send, both as a new file and appended.
+  const size_t sizes[] = {0, 1, (128 << 10) - 1, 0, (128 << 10) + 1, 4 << 20, (3 << 20) + 7,
+                          0, 1, (1 << 20),       5};
+  for (bool append : {false, true}) {
+    SCOPED_TRACE(append ? "append" : "new");
+    const std::string old = "the old content\n";
+    Spit(Work("uneven"), old);
+    auto ctx = runner_->Context(std::chrono::minutes(2));
+    v1::WriteResponse response;
+    auto writer = fs_->Write(ctx.get(), &response);
+    v1::WriteRequest msg;
+    msg.set_path("uneven");
+    msg.set_append(append);
+    std::string sent;
+    uint64_t offset = 0;
+    for (size_t size : sizes) {
+      msg.set_data(Pattern(9, offset, size));
+      sent += msg.data();
+      offset += size;
+      ASSERT_TRUE(writer->Write(msg));
+      msg.clear_path();
+      msg.clear_append();
+    }
+    ASSERT_TRUE(writer->WritesDone());
+    grpc::Status st = writer->Finish();
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    const std::string want = append ? old + sent : sent;
+    EXPECT_EQ(response.bytes_written(), sent.size());
+    EXPECT_EQ(response.data_sha256(), Sha256Hex(sent));
+    EXPECT_EQ(response.sha256(), Sha256Hex(want));
+    EXPECT_TRUE(Slurp(Work("uneven")) == want) << "the file holds other bytes than were sent";
+    EXPECT_EQ(DirNames(runner_->workdir()), std::vector<std::string>{"uneven"});
+  }
+}
+
 TEST_F(FsGrpcTest, OffsetAndLengthReads) {
   const std::string data = Pattern(9, 0, 3 << 20);
   ASSERT_TRUE(Write("ranges", data).status.ok());

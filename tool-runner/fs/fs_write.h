@@ -60,7 +60,14 @@ class AtomicWriter {
   AtomicWriter(const AtomicWriter&) = delete;
   AtomicWriter& operator=(const AtomicWriter&) = delete;
 
+  // WriteData() then HashData() of the same bytes.
   absl::Status Write(absl::string_view data);
+  // The two halves of Write(), for a caller that overlaps hashing with the
+  // disk: each is called with the data in order, one call of each at a
+  // time, and the two may run at once on different threads (they touch
+  // disjoint state). Every byte written must be hashed before Publish().
+  absl::Status WriteData(absl::string_view data);
+  void HashData(absl::string_view data);
   // Flushes the data to disk: the slow part of a commit, and the last
   // point at which the caller may still change its mind cheaply.
   absl::Status Sync();
@@ -87,7 +94,8 @@ class AtomicWriter {
   bool existed_ = false;
   struct stat old_ {};
   WriteOptions options_;
-  uint64_t bytes_written_ = 0;
+  uint64_t bytes_written_ = 0;  // WriteData()'s
+  uint64_t bytes_hashed_ = 0;   // HashData()'s, with the two hashes
   // Where the temporary file ends, and where the data not yet handed to
   // writeback starts (see Write()).
   uint64_t end_ = 0;

@@ -1,6 +1,8 @@
 // Filesystem.Write: a client stream made atomic on disk (fs_write.h). One
-// message is read from the client while the previous one goes to disk on
-// the I/O pool; a cancelled or failed write leaves the old file.
+// message is read from the client while earlier ones go to disk and are
+// hashed on the I/O pool, the disk and the hash as two pipelines of their
+// own (each in order, each one task at a time, the two at once); a
+// cancelled or failed write leaves the old file.
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -17,10 +19,11 @@ namespace {
 
 namespace v1 = ::sagewai::sandbox::v1;
 
-// Write messages held at once: one being read from the client, one on its
-// way to disk, the rest waiting (so the client is not held up by a slow
-// write()) — but no more read ahead once kWriteAheadBytes are waiting, so
-// that large messages do not multiply the memory a call holds.
+// Write messages held at once: one being read from the client, the others
+// on their way to disk and through the hash or waiting for them (so the
+// client is not held up by a slow write()) — but no more read ahead once
+// kWriteAheadBytes wait for the disk, so that large messages do not
+// multiply the memory a call holds.
 constexpr int kWriteBuffers = 4;
 constexpr size_t kWriteAheadBytes = 4 << 20;
 
@@ -40,13 +43,16 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
     reading_ = -1;
     if (!ok) {
       eof_ = true;
-    } else if (!finish_.finished()) {
+      idx_free_[idx] = true;
+    } else if (finish_.finished()) {
+      idx_free_[idx] = true;
+    } else {
       if (!have_first_) TakeFirstLocked(msgs_[idx]);
-      pending_.push_back(idx);
+      to_disk_.push_back(idx);
+      to_hash_.push_back(idx);
+      uses_[idx] = 2;
       pending_bytes_ += msgs_[idx].data().size();
-      idx_free_[idx] = false;
     }
-    if (!ok || finish_.finished()) idx_free_[idx] = true;
     ProgressLocked();
     finish_.Release(lock);
   }
@@ -80,22 +86,39 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
     options_.create_parents = first.create_parents();
   }
 
+  // A message goes back to the free list once the disk and the hash are
+  // both done with it.
+  void DoneWithLocked(int idx) {
+    if (--uses_[idx] > 0) return;
+    msgs_[idx].Clear();  // keeps the data's capacity for the next read
+    idx_free_[idx] = true;
+  }
+
   void ProgressLocked() {
     if (finish_.finished()) return;
     if (cancelled_ || !error_.ok()) {
-      if (!disk_busy_) {
+      if (!disk_busy_ && !hash_busy_) {
         writer_.reset();  // discards the temporary file
         FinishLocked(cancelled_ ? kCancelled : ToGrpcStatus(error_));
       }
       return;
     }
-    if (!disk_busy_ && !pending_.empty()) {
-      const int idx = pending_.front();
-      pending_.pop_front();
+    if (!disk_busy_ && !to_disk_.empty()) {
+      const int idx = to_disk_.front();
+      to_disk_.pop_front();
       pending_bytes_ -= msgs_[idx].data().size();
       disk_busy_ = true;
       service_.pool().Submit([this, idx] { WriteToDisk(idx); });
-    } else if (!disk_busy_ && eof_ && reading_ < 0 && pending_.empty()) {
+    }
+    // The hash starts once the first message has opened the file.
+    if (!hash_busy_ && writer_open_ && !to_hash_.empty()) {
+      const int idx = to_hash_.front();
+      to_hash_.pop_front();
+      hash_busy_ = true;
+      service_.pool().Submit([this, idx] { Hash(idx); });
+    }
+    if (!disk_busy_ && !hash_busy_ && eof_ && reading_ < 0 && to_disk_.empty() &&
+        to_hash_.empty()) {
       if (!have_first_) {
         FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                   "the stream ended before its first message (with `path`)"));
@@ -105,7 +128,7 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
       service_.pool().Submit([this] { Commit(); });
       return;
     }
-    // Read the next message while the previous one goes to disk.
+    // Read the next message while earlier ones go to disk.
     if (reading_ < 0 && !eof_ && pending_bytes_ < kWriteAheadBytes) {
       for (int i = 0; i < kWriteBuffers; ++i) {
         if (idx_free_[i]) {
@@ -116,7 +139,7 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
     }
   }
 
-  // I/O pool.
+  // I/O pool: the disk pipeline.
   void WriteToDisk(int idx) {
     absl::Status status;
     if (!writer_) {
@@ -127,12 +150,23 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
         status = writer.status();
       }
     }
-    if (status.ok() && !msgs_[idx].data().empty()) status = writer_->Write(msgs_[idx].data());
-    msgs_[idx].Clear();
+    if (status.ok() && !msgs_[idx].data().empty()) status = writer_->WriteData(msgs_[idx].data());
     std::unique_lock<std::mutex> lock(mu_);
     disk_busy_ = false;
-    idx_free_[idx] = true;
+    writer_open_ = writer_ != nullptr;
+    DoneWithLocked(idx);
     if (!status.ok()) error_ = status;
+    ProgressLocked();
+    finish_.Release(lock);
+  }
+
+  // I/O pool: the hash pipeline, alongside the disk one (only reads the
+  // message, as WriteToDisk does).
+  void Hash(int idx) {
+    if (!msgs_[idx].data().empty()) writer_->HashData(msgs_[idx].data());
+    std::unique_lock<std::mutex> lock(mu_);
+    hash_busy_ = false;
+    DoneWithLocked(idx);
     ProgressLocked();
     finish_.Release(lock);
   }
@@ -187,20 +221,26 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
   v1::WriteResponse* response_;
 
   std::mutex mu_;
-  // One message being read from the client, one on its way to disk, the
-  // rest read and waiting for the disk.
+  // One message being read from the client, the others read and on their
+  // way to disk and through the hash.
   v1::WriteRequest msgs_[kWriteBuffers];
   bool idx_free_[kWriteBuffers] = {true, true, true, true};
-  int reading_ = -1;         // the message being read, or -1
-  std::deque<int> pending_;  // read, waiting for the disk
-  size_t pending_bytes_ = 0;
-  bool disk_busy_ = false;
+  int uses_[kWriteBuffers] = {};  // of the disk and the hash, still to come
+  int reading_ = -1;              // the message being read, or -1
+  std::deque<int> to_disk_;       // read, waiting for the disk
+  std::deque<int> to_hash_;       // read, waiting for the hash
+  size_t pending_bytes_ = 0;      // in to_disk_
+  bool disk_busy_ = false;        // a WriteToDisk or Commit task is queued or running
+  bool hash_busy_ = false;
+  bool writer_open_ = false;  // writer_ exists: the hash may use it
   bool have_first_ = false;
   bool eof_ = false;
   bool cancelled_ = false;
   std::string path_;
   fs::WriteOptions options_;
-  std::unique_ptr<fs::AtomicWriter> writer_;  // used by one pool task at a time
+  // Set by the first WriteToDisk; then used by one disk task and one hash
+  // task at a time (disjoint halves, fs_write.h), and by Commit alone.
+  std::unique_ptr<fs::AtomicWriter> writer_;
   absl::Status error_;
   DeferredFinish<WriteCall> finish_;
 };

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "common/sha256.h"
 #include "common/fs_test_util.h"
@@ -153,6 +154,61 @@ TEST(FsWriteTest, AnAbandonedWriteLeavesTheOldFileAndNoTemporaryFile) {
     ASSERT_TRUE((*w)->Write(std::string(100000, 'x')).ok());
     ASSERT_TRUE((*w)->Sync().ok());
   }
+  EXPECT_EQ(ReadFile(dir / "f"), "original");
+  EXPECT_EQ(Names(dir.path()), std::vector<std::string>{"f"});
+}
+
+// Deterministic bytes that differ from one offset to the next.
+std::string Bytes(size_t size) {
+  std::string s(size, '\0');
+  for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>((i * 131 + i / 4099) & 0xff);
+  return s;
+}
+
+TEST(FsWriteTest, WritesAndHashesOnTwoThreadsGiveWhatOneWriteGives) {
+  TempDir dir;
+  // More than one write piece, with odd sizes at the edges and inside.
+  const std::string data = Bytes((3 << 20) + 12345);
+  const size_t pieces[] = {1, (128 << 10) - 1, (128 << 10) + 1, 0, 1 << 20, 7};
+  for (bool append : {false, true}) {
+    SCOPED_TRACE(append ? "append" : "new");
+    WriteFile(dir / "f", "old\n");
+    WriteOptions o;
+    o.append = append;
+    auto w = AtomicWriter::Open(dir / "f", o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    std::vector<absl::string_view> parts;
+    for (size_t off = 0, i = 0; off < data.size(); off += pieces[i++ % 6]) {
+      parts.push_back(absl::string_view(data).substr(off, pieces[i % 6]));
+    }
+    // The hash runs on its own thread, each half in order, as Filesystem.Write does.
+    std::thread hasher([&] {
+      for (absl::string_view p : parts) (*w)->HashData(p);
+    });
+    for (absl::string_view p : parts) ASSERT_TRUE((*w)->WriteData(p).ok());
+    hasher.join();
+    ASSERT_TRUE((*w)->Sync().ok());
+    auto r = (*w)->Publish();
+    ASSERT_TRUE(r.ok()) << r.status();
+    const std::string want = append ? "old\n" + data : data;
+    EXPECT_TRUE(ReadFile(dir / "f") == want);
+    EXPECT_EQ(r->bytes_written, data.size());
+    EXPECT_EQ(r->data_sha256, Sha256Hex(data));
+    EXPECT_EQ(r->sha256, Sha256Hex(want));
+  }
+}
+
+TEST(FsWriteTest, APublishWithUnhashedBytesIsRefusedAndLeavesTheOldFile) {
+  TempDir dir;
+  WriteFile(dir / "f", "original");
+  auto w = AtomicWriter::Open(dir / "f", {});
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->WriteData("new content").ok());
+  (*w)->HashData("new");
+  ASSERT_TRUE((*w)->Sync().ok());
+  auto r = (*w)->Publish();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
+  w->reset();
   EXPECT_EQ(ReadFile(dir / "f"), "original");
   EXPECT_EQ(Names(dir.path()), std::vector<std::string>{"f"});
 }
