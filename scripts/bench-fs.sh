@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# Filesystem throughput for `make bench`: a 1 GiB file copied into and out of
-# a sandbox through the runner's unix socket (`sagewai-sandbox fs put` and
+# Filesystem throughput for `make bench`: files copied into and out of a
+# sandbox through the runner's unix socket (`sagewai-sandbox fs put` and
 # `fs cat`, the destination fsynced either way), next to a local `cp` + fsync
-# of the same file on the same disk in the same run, and next to `docker cp`
-# into and out of a running container when `docker info` works. Median of
-# BENCH_FS_RUNS (3) runs. Prints a markdown table; slow numbers never fail it.
+# of the same file on the same disk, and to `docker cp` both ways (alone, as
+# Docker does it, and followed by a sync so that both sides have the data on
+# disk), all in the same run. Each size is measured BENCH_FS_RUNS times, the
+# contenders taking turns; the tables give medians. Also: the CPU seconds
+# the runner and the CLI spend per GiB moved, and the runner's peak RSS.
+# Prints markdown; slow numbers never fail it.
 #
 #   scripts/bench-fs.sh BUILD_DIR
-#   BENCH_FS_MB=256 scripts/bench-fs.sh build      # a smaller file
+#   BENCH_FS_SIZES="64 1024" BENCH_FS_RUNS=5 scripts/bench-fs.sh build   # the defaults (MiB)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib-local-runner.sh
 source "$root/scripts/lib-local-runner.sh"
 build=${1:-build}
 bin="$(cd "$build" && pwd)/bin"
-size_mb=${BENCH_FS_MB:-1024}
-runs=${BENCH_FS_RUNS:-3}
+read -r -a sizes <<<"${BENCH_FS_SIZES:-64 1024}"
+runs=${BENCH_FS_RUNS:-5}
+hz=$(getconf CLK_TCK)
 # The build directory's disk is the one the figures are about.
 dir=$(mktemp -d "${BENCH_FS_DIR:-$build}/bench-fs-XXXXXX")
 dir=$(cd "$dir" && pwd)
-chmod 0755 "$dir"  # the runner and tool users reach the workspace inside
+chmod 0755 "$dir" # the runner and tool users reach the workspace inside
 container=
 
 cleanup() {
@@ -42,9 +46,26 @@ timed_ms() {
   echo $((ms > 0 ? ms : 1))
 }
 
+# The runner's CPU time so far, in clock ticks (utime + stime).
+runner_ticks() { awk '{print $14 + $15}' "/proc/$LOCAL_RUNNER_SERVER_PID/stat"; }
+
+# Runs the CLI command "$@" (with its children) under /usr/bin/time: prints
+# "MS CLI_CPU_S RUNNER_CPU_S".
+measured() {
+  local t0 t1 start end
+  t0=$(runner_ticks)
+  start=$(now_ns)
+  /usr/bin/time -o "$dir/time" -f '%U %S' "$@" >&2
+  end=$(now_ns)
+  t1=$(runner_ticks)
+  awk -v ms=$(((end - start) / 1000000)) -v r=$((t1 - t0)) -v hz="$hz" \
+    '{printf "%d %.3f %.3f\n", (ms > 0 ? ms : 1), $1 + $2, r / hz}' "$dir/time"
+}
+
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-mib_per_s() { awk -v mb="$size_mb" -v ms="$1" 'BEGIN {printf "%.0f MiB/s", mb * 1000 / ms}'; }
+mib_per_s() { awk -v mb="$1" -v ms="$2" 'BEGIN {printf "%.0f MiB/s", mb * 1000 / ms}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+per_gib() { awk -v s="$1" -v mb="$2" 'BEGIN {printf "%.2f", s * 1024 / mb}'; }
 
 # --- the runner -----------------------------------------------------------
 SAGEWAI_LOG_LEVEL=warn local_runner_start "$build" "$dir/runner"
@@ -70,25 +91,32 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   fi
 fi
 
-# --- the file ---------------------------------------------------------------
-log "writing a ${size_mb} MiB test file"
-head -c "$((size_mb * 1024 * 1024))" /dev/urandom >"$dir/src"
-cat "$dir/src" >/dev/null # warm: every contender reads it from the page cache
+# --- the files --------------------------------------------------------------
+largest=$(printf '%s\n' "${sizes[@]}" | sort -n | tail -n 1)
+log "writing a ${largest} MiB test file"
+head -c "$((largest * 1024 * 1024))" /dev/urandom >"$dir/src-$largest"
+for mb in "${sizes[@]}"; do
+  [[ -e $dir/src-$mb ]] || head -c "$((mb * 1024 * 1024))" "$dir/src-$largest" >"$dir/src-$mb"
+done
+cat "$dir"/src-* >/dev/null # warm: every contender reads from the page cache
 
-put_ms=() get_ms=() cp_ms=() dput_ms=() dget_ms=()
-for run in $(seq "$runs"); do
-  log "run $run of $runs"
+# One run of every contender for the file of $1 MiB; appends to the arrays.
+declare -A cp_ms put_ms get_ms dput_ms dputs_ms dget_ms dgets_ms put_cli put_run get_cli get_run
+one_run() {
+  local mb=$1 src="$dir/src-$1" m sync_ms
   rm -f "$dir/copy" "$LOCAL_RUNNER_WORKSPACE/bench.bin" "$dir/out"
   sync
   # shellcheck disable=SC2016 # expanded by the inner shell
-  cp_ms+=("$(timed_ms sh -c 'cp "$1" "$2" && sync "$2"' sh "$dir/src" "$dir/copy")")
+  cp_ms[$mb]+=" $(timed_ms sh -c 'cp "$1" "$2" && sync "$2"' sh "$src" "$dir/copy")"
   rm -f "$dir/copy"
   sync
-  put_ms+=("$(timed_ms "${cli[@]}" put "$dir/src" bench.bin)")
+  read -r -a m <<<"$(measured "${cli[@]}" put "$src" bench.bin)"
+  put_ms[$mb]+=" ${m[0]}" put_cli[$mb]+=" ${m[1]}" put_run[$mb]+=" ${m[2]}"
   sync
   # shellcheck disable=SC2016 # expanded by the inner shell
-  get_ms+=("$(timed_ms sh -c '"$@" cat bench.bin > "$0" && sync "$0"' "$dir/out" "${cli[@]}")")
-  if ! cmp -s "$dir/src" "$dir/out"; then
+  read -r -a m <<<"$(measured sh -c '"$@" cat bench.bin > "$0" && sync "$0"' "$dir/out" "${cli[@]}")"
+  get_ms[$mb]+=" ${m[0]}" get_cli[$mb]+=" ${m[1]}" get_run[$mb]+=" ${m[2]}"
+  if ! cmp -s "$src" "$dir/out"; then
     log "the file read back differs from the one sent"
     exit 1
   fi
@@ -96,36 +124,75 @@ for run in $(seq "$runs"); do
   if [[ -n $container ]]; then
     docker exec "$container" rm -f /tmp/bench.bin
     sync
-    dput_ms+=("$(timed_ms docker cp "$dir/src" "$container:/tmp/bench.bin")")
-    sync
-    dget_ms+=("$(timed_ms docker cp "$container:/tmp/bench.bin" "$dir/out")")
+    m=$(timed_ms docker cp "$src" "$container:/tmp/bench.bin")
+    sync_ms=$(timed_ms sync)
+    dput_ms[$mb]+=" $m" dputs_ms[$mb]+=" $((m + sync_ms))"
+    m=$(timed_ms docker cp "$container:/tmp/bench.bin" "$dir/out")
+    sync_ms=$(timed_ms sync "$dir/out")
+    dget_ms[$mb]+=" $m" dgets_ms[$mb]+=" $((m + sync_ms))"
     rm -f "$dir/out"
   fi
+}
+
+for run in $(seq "$runs"); do
+  for mb in "${sizes[@]}"; do
+    log "run $run of $runs, ${mb} MiB"
+    one_run "$mb"
+  done
 done
 peak_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$LOCAL_RUNNER_SERVER_PID/status")
 
-cp_t=$(median "${cp_ms[@]}")
-put_t=$(median "${put_ms[@]}")
-get_t=$(median "${get_ms[@]}")
-
-echo "${size_mb} MiB file, median of $runs runs, on the disk of \`$build\`. \"Through the runner\":"
-echo "\`sagewai-sandbox fs put\` / \`fs cat\` over the unix socket, the destination fsynced."
-echo "Targets: within 1.5x of the local copy; at least 3x faster than \`docker cp\`."
+# --- the tables -------------------------------------------------------------
+# shellcheck disable=SC2086 # the arrays' entries are space-separated lists
+med() { median $1; }
+echo "Median of $runs runs, on the disk of \`$build\`, the contenders taking turns. \"Through the"
+echo "runner\": \`sagewai-sandbox fs put\` / \`fs cat\` over the unix socket, the destination"
+echo "fsynced (put: by the runner before it answers; cat: \`sync\` of the file written). Local:"
+echo "\`cp\` + \`sync\` of the copy. Targets: within 1.5x of the local copy; at least 3x faster"
+echo "than \`docker cp\`."
 echo
 if [[ -n $container ]]; then
-  dput_t=$(median "${dput_ms[@]}")
-  dget_t=$(median "${dget_ms[@]}")
-  echo "| direction | through the runner | local cp + fsync | runner time ÷ local | docker cp | docker cp time ÷ runner |"
-  echo "|---|---|---|---|---|---|"
-  echo "| into the sandbox | $(mib_per_s "$put_t") | $(mib_per_s "$cp_t") | $(ratio "$put_t" "$cp_t")x | $(mib_per_s "$dput_t") | $(ratio "$dput_t" "$put_t")x |"
-  echo "| out of the sandbox | $(mib_per_s "$get_t") | $(mib_per_s "$cp_t") | $(ratio "$get_t" "$cp_t")x | $(mib_per_s "$dget_t") | $(ratio "$dget_t" "$get_t")x |"
+  echo "\`docker cp\` writes without fsync; \"+ sync\" adds the \`sync\` that puts its copy on disk"
+  echo "too (the apples-to-apples figure)."
+  echo
+  echo "| size | direction | through the runner | local cp + fsync | runner time ÷ local | docker cp | docker cp + sync | docker cp time ÷ runner | (docker cp + sync) ÷ runner |"
+  echo "|---|---|---|---|---|---|---|---|---|"
 else
-  echo "| direction | through the runner | local cp + fsync | runner time ÷ local |"
-  echo "|---|---|---|---|"
-  echo "| into the sandbox | $(mib_per_s "$put_t") | $(mib_per_s "$cp_t") | $(ratio "$put_t" "$cp_t")x |"
-  echo "| out of the sandbox | $(mib_per_s "$get_t") | $(mib_per_s "$cp_t") | $(ratio "$get_t" "$cp_t")x |"
+  echo "| size | direction | through the runner | local cp + fsync | runner time ÷ local |"
+  echo "|---|---|---|---|---|"
+fi
+for mb in "${sizes[@]}"; do
+  cp_t=$(med "${cp_ms[$mb]}")
+  for dirn in in out; do
+    if [[ $dirn == in ]]; then
+      t=$(med "${put_ms[$mb]}") label="into the sandbox"
+    else
+      t=$(med "${get_ms[$mb]}") label="out of the sandbox"
+    fi
+    row="| $mb MiB | $label | $(mib_per_s "$mb" "$t") | $(mib_per_s "$mb" "$cp_t") | $(ratio "$t" "$cp_t")x |"
+    if [[ -n $container ]]; then
+      if [[ $dirn == in ]]; then
+        d=$(med "${dput_ms[$mb]}") ds=$(med "${dputs_ms[$mb]}")
+      else
+        d=$(med "${dget_ms[$mb]}") ds=$(med "${dgets_ms[$mb]}")
+      fi
+      row+=" $(mib_per_s "$mb" "$d") | $(mib_per_s "$mb" "$ds") | $(ratio "$d" "$t")x | $(ratio "$ds" "$t")x |"
+    fi
+    echo "$row"
+  done
+done
+if [[ -z $container ]]; then
   echo
   echo "(\`docker cp\` not measured: no Docker engine answered \`docker info\`, or no image to run.)"
 fi
+echo
+echo "CPU seconds per GiB moved (user + system, medians; the CLI's include the \`sync\` after \`cat\`):"
+echo
+echo "| size | direction | runner | CLI |"
+echo "|---|---|---|---|"
+for mb in "${sizes[@]}"; do
+  echo "| $mb MiB | into the sandbox | $(per_gib "$(med "${put_run[$mb]}")" "$mb") | $(per_gib "$(med "${put_cli[$mb]}")" "$mb") |"
+  echo "| $mb MiB | out of the sandbox | $(per_gib "$(med "${get_run[$mb]}")" "$mb") | $(per_gib "$(med "${get_cli[$mb]}")" "$mb") |"
+done
 echo
 echo "Runner peak RSS over all transfers: $((peak_rss_kb / 1024)) MiB."
