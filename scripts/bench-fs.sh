@@ -103,7 +103,7 @@ cat "$dir"/src-* >/dev/null # warm: every contender reads from the page cache
 # One run of every contender for the file of $1 MiB; appends to the arrays.
 declare -A cp_ms put_ms get_ms dput_ms dputs_ms dget_ms dgets_ms put_cli put_run get_cli get_run
 one_run() {
-  local mb=$1 src="$dir/src-$1" m sync_ms
+  local mb=$1 src="$dir/src-$1" m d sync_ms
   rm -f "$dir/copy" "$LOCAL_RUNNER_WORKSPACE/bench.bin" "$dir/out"
   sync
   # shellcheck disable=SC2016 # expanded by the inner shell
@@ -124,12 +124,12 @@ one_run() {
   if [[ -n $container ]]; then
     docker exec "$container" rm -f /tmp/bench.bin
     sync
-    m=$(timed_ms docker cp "$src" "$container:/tmp/bench.bin")
+    d=$(timed_ms docker cp "$src" "$container:/tmp/bench.bin")
     sync_ms=$(timed_ms sync)
-    dput_ms[$mb]+=" $m" dputs_ms[$mb]+=" $((m + sync_ms))"
-    m=$(timed_ms docker cp "$container:/tmp/bench.bin" "$dir/out")
+    dput_ms[$mb]+=" $d" dputs_ms[$mb]+=" $((d + sync_ms))"
+    d=$(timed_ms docker cp "$container:/tmp/bench.bin" "$dir/out")
     sync_ms=$(timed_ms sync "$dir/out")
-    dget_ms[$mb]+=" $m" dgets_ms[$mb]+=" $((m + sync_ms))"
+    dget_ms[$mb]+=" $d" dgets_ms[$mb]+=" $((d + sync_ms))"
     rm -f "$dir/out"
   fi
 }
