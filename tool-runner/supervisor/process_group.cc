@@ -18,6 +18,7 @@
 #include "common/exec_path.h"
 #include "common/fd_io.h"
 #include "tool-runner/supervisor/spawn_assistant.h"
+#include "tool-runner/supervisor/spawn_limits.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
@@ -227,7 +228,9 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
   assist.release_fd = go->write.get();
   const bool assisted = spec.oom_score_adj != 0 || spec.cgroup_fd >= 0;
   const int assistant_fd = assisted ? AssistantFd() : -1;
-  if (assisted && assistant_fd < 0) return ErrnoStatus("starting the spawn assistant");
+  if (assisted && assistant_fd < 0) {
+    return SpawnFailureStatus("starting the spawn assistant", errno);
+  }
 
   ChildArgs args{&spec,
                  argv.data(),
@@ -248,7 +251,7 @@ absl::StatusOr<SpawnedProcess> SpawnProcess(const ProcessSpec& spec) {
     // until the child has exec'd (or failed), as with posix_spawn.
     pid = clone(ExecChild, stack.top(), CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
   }
-  if (pid < 0) return ErrnoStatus("clone");
+  if (pid < 0) return SpawnFailureStatus("clone", errno);
   error_pipe->write.reset();
   in->read.reset();
   out->write.reset();

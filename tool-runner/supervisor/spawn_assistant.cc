@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -57,7 +58,16 @@ int AssistantFd() {
   if (g_owner == getpid()) return g_requests;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return -1;
-  std::thread(Serve, fds[0]).detach();
+  try {
+    std::thread(Serve, fds[0]).detach();
+  } catch (const std::system_error& e) {
+    // No thread to be had (the pids limit counts threads): this spawn fails
+    // with the errno, a later one tries again.
+    close(fds[0]);
+    close(fds[1]);
+    errno = e.code().value();
+    return -1;
+  }
   g_owner = getpid();
   g_requests = fds[1];
   return g_requests;
