@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "common/runner_identity.h"
 #include "common/secret_handoff.h"
 #include "common/token_file.h"
+#include "grpc/support/cpu.h"
 #include "tool-runner/bash/bash_stdio.h"
 #include "tool-runner/code_eval/code_eval_stdio.h"
 #include "tool-runner/fs/fs_stdio_tools.h"
@@ -31,6 +33,7 @@
 #include "tool-runner/server/listen_address.h"
 #include "tool-runner/server/server.h"
 #include "tool-runner/stdio/stdio_protocol.h"
+#include "tool-runner/supervisor/spawn_limits.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
@@ -51,7 +54,8 @@ constexpr const char kUsage[] =
     "  --token-file FILE          session token (default: from the entrypoint, or SESSION_TOKEN)\n"
     "  --workdir DIR              default cwd of calls (default $AGENT_WORKDIR or /workspace)\n"
     "  --max-output-bytes N       output kept per stream of a call (default 1048576)\n"
-    "  --max-concurrent-calls N   calls at once before RESOURCE_EXHAUSTED (default 1024)\n"
+    "  --max-concurrent-calls N   calls at once before RESOURCE_EXHAUSTED (default: from the\n"
+    "                             pids limit, see the README; 1024 without one)\n"
     "  --default-timeout-ms N     timeout of calls that set none (default 60000)\n"
     "  --max-timeout-ms N         largest timeout a call may ask for (default 86400000)\n"
     "  --kill-grace-ms N          SIGTERM-to-SIGKILL grace when a call ends (default 1000)\n"
@@ -104,6 +108,24 @@ bool NumberFlag(const flags::ParsedArgs& parsed, const std::string& name, T* out
     if (!absl::SimpleAtoi(v, out)) return false;
   }
   return true;
+}
+
+// Without --max-concurrent-calls: as many calls as the pids limit leaves room
+// for, one process each, after what is not a call — ours and gRPC's threads
+// (gRPC grows its executor to 2 per core and its event-engine pool to one per
+// core), PID 1, a `docker exec` health check, and the code-eval interpreters.
+void DefaultCallLimit(const ServeOptions& options, RunnerLimits* limits) {
+  const std::optional<PidsUsage> pids = TightestPidsLimit();
+  if (!pids) return;
+  const int64_t reserved = 16 + 3 * int64_t{gpr_cpu_num_cores()} + options.code_eval.max_contexts +
+                           static_cast<int64_t>(options.code_eval.max_spares);
+  limits->max_concurrent_calls =
+      ConcurrentCallsForPidsLimit(pids->max, reserved, limits->max_concurrent_calls);
+  log::Info("call limit from the pids limit",
+            {{"max_concurrent_calls", static_cast<int64_t>(limits->max_concurrent_calls)},
+             {"pids_max", pids->max},
+             {"reserved", reserved},
+             {"override", "--max-concurrent-calls"}});
 }
 
 bool MsFlag(const flags::ParsedArgs& parsed, const std::string& name,
@@ -216,6 +238,7 @@ int ServeMain(const std::vector<std::string>& args) {
   if (!MsFlag(parsed, "context-idle-timeout-ms", &options.code_eval.idle_timeout)) {
     return UsageError("bad --context-idle-timeout-ms");
   }
+  if (!parsed.Has("max-concurrent-calls")) DefaultCallLimit(options, &limits);
 
   // The token: --token-file, else the entrypoint's hand-off, else the
   // environment (a runner started without our entrypoint). Either way the
