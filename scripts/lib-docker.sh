@@ -66,3 +66,54 @@ sagewai_apt_get() {
   fi
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "$@"
 }
+
+# The OCI runtimes asked for in SAGEWAI_RUNTIMES (comma-separated, e.g.
+# "runc,runsc"; default "runc"), one per line.
+sagewai_runtimes_wanted() { tr ',' '\n' <<<"${SAGEWAI_RUNTIMES:-runc}" | tr -d ' \t' | sed '/^$/d'; }
+
+# True when SAGEWAI_RUNTIMES lists runtime $1.
+sagewai_runtime_wanted() { sagewai_runtimes_wanted | grep -qx -- "$1"; }
+
+# The arguments `dockerd` gives gVisor (runtimeArgs in daemon.json), one per
+# line. Each one is needed on this Debian runsc (0.0~20221219):
+#   --platform=ptrace  works on any kernel without extra devices; the kvm
+#                      platform needs /dev/kvm and hangs at boot inside a VM
+#                      without nested virtualisation, and this release has no
+#                      systrap platform.
+#   --network=none     the release takes any namespace that has
+#                      /proc/sys/net/core/rmem_default for the host's and
+#                      refuses to start ("cannot run with network enabled in
+#                      root network namespace"); newer kernels have that file
+#                      in every namespace. Sandboxes run with --network none
+#                      anyway; under runsc, --network bridge has loopback only.
+#   --host-uds=create  lets the runner's listening socket in the bind-mounted
+#                      /run/sagewai be a host socket the CLI can connect to
+#                      (without it the socket exists only inside gVisor).
+#                      "create" suffices: the sandbox never connects out to a
+#                      host socket.
+sagewai_runsc_args() { printf '%s\n' --platform=ptrace --network=none --host-uds=create; }
+
+# Prints the runtimeArgs of runtime $1 as the engine has it registered, one per
+# line; false when it is not registered (or the engine does not answer).
+sagewai_docker_runtime_args() {
+  local json
+  json=$(timeout 15 docker info -f '{{json .Runtimes}}' 2>/dev/null) || return 1
+  python3 -c '
+import json, sys
+runtime = json.loads(sys.argv[1] or "{}").get(sys.argv[2])
+if runtime is None:
+    sys.exit(1)
+for arg in runtime.get("runtimeArgs") or []:
+    print(arg)' "$json" "$1"
+}
+
+# True when the engine has runtime $1 registered with at least the arguments
+# "${@:2}".
+sagewai_docker_has_runtime() {
+  local name=$1 have arg
+  shift
+  have=$(sagewai_docker_runtime_args "$name") || return 1
+  for arg in "$@"; do
+    grep -qxF -- "$arg" <<<"$have" || return 1
+  done
+}

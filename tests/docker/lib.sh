@@ -61,6 +61,7 @@ require_docker() {
   local rc=0 id created now
   "$SAGEWAI_ROOT/scripts/ensure-docker.sh" || rc=$?
   ((rc == 0)) || exit "$rc"
+  require_runtime
   now=$(date +%s)
   docker ps -a --filter label=sagewai.test=1 --format '{{.ID}} {{.CreatedAt}}' |
     while read -r id created; do
@@ -68,6 +69,42 @@ require_docker() {
       if ((now - created > 3600)); then docker rm -f "$id" >/dev/null 2>&1 || true; fi
     done
   return 0
+}
+
+# The OCI runtime the containers of this test run under: SAGEWAI_TEST_RUNTIME
+# (CTest sets runsc for the <name>_runsc twins), else the engine's default.
+# Every `docker run` / `docker create` of the test gets `--runtime` through the
+# docker function below; TEST_RUNTIME_ARGS holds the same for other commands
+# (`sagewai-sandbox start|validate|doctor`).
+TEST_RUNTIME=${SAGEWAI_TEST_RUNTIME:-}
+TEST_RUNTIME_ARGS=()
+[[ -z $TEST_RUNTIME ]] || TEST_RUNTIME_ARGS=(--runtime "$TEST_RUNTIME")
+
+docker() {
+  if [[ -n $TEST_RUNTIME && (${1:-} == run || ${1:-} == create) ]]; then
+    command docker "$1" --runtime "$TEST_RUNTIME" "${@:2}"
+  elif [[ -n $TEST_RUNTIME && ${1:-} == container && (${2:-} == run || ${2:-} == create) ]]; then
+    command docker "$1" "$2" --runtime "$TEST_RUNTIME" "${@:3}"
+  else
+    command docker "$@"
+  fi
+}
+
+# A test under a runtime other than runc runs only when SAGEWAI_RUNTIMES asks
+# for it (ensure-docker.sh has then registered it): else it skips, saying so.
+require_runtime() {
+  [[ -n $TEST_RUNTIME && $TEST_RUNTIME != runc ]] || return 0
+  if ! sagewai_runtime_wanted "$TEST_RUNTIME"; then
+    sagewai_log "skipped: SAGEWAI_RUNTIMES=${SAGEWAI_RUNTIMES:-runc} does not list $TEST_RUNTIME" \
+      "(SAGEWAI_RUNTIMES=runc,$TEST_RUNTIME runs the Docker tests under it too; .ci/run does)"
+    exit "$SAGEWAI_SKIP_CODE"
+  fi
+  if ! sagewai_docker_has_runtime "$TEST_RUNTIME"; then
+    sagewai_log "the engine has no runtime $TEST_RUNTIME (scripts/ensure-docker.sh said why)"
+    [[ ${SAGEWAI_REQUIRE_DOCKER:-0} == 1 ]] && exit 1
+    exit "$SAGEWAI_SKIP_CODE"
+  fi
+  sagewai_log "containers run under --runtime $TEST_RUNTIME"
 }
 
 # The image under test: sandbox-$1:<version>, built from the working tree
