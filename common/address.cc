@@ -43,6 +43,9 @@ absl::StatusOr<SocketAddress> HostPort(absl::string_view hostport, const Address
     }
   }
   if (host.empty()) return absl::InvalidArgumentError("the host is empty");
+  if (host.find_first_of("[]") != absl::string_view::npos) {
+    return absl::InvalidArgumentError("a '[' or ']' inside the host");
+  }
   const int min_port = forms.port_zero ? 0 : 1;
   int port = 0;
   if (port_text.empty() || !absl::ascii_isdigit(port_text[0]) ||
@@ -72,6 +75,8 @@ absl::StatusOr<SocketAddress> ParseSocketAddress(absl::string_view text,
                                                  const AddressForms& forms) {
   absl::string_view rest = absl::StripAsciiWhitespace(text);
   if (rest.empty()) return absl::InvalidArgumentError("it is empty");
+  // C APIs (sun_path, getaddrinfo) would stop at the NUL: another address.
+  if (absl::StrContains(rest, '\0')) return absl::InvalidArgumentError("it contains a NUL byte");
   if (absl::ConsumePrefix(&rest, "unix://")) {
     if (rest.empty() || rest[0] != '/') {
       return absl::InvalidArgumentError("unix:// takes an absolute path, e.g. unix:///run/x.sock");

@@ -64,6 +64,28 @@ TEST(SocketAddressTest, PortZeroOnlyWhenAsked) {
   EXPECT_EQ(zero.status().message(), "\"0\" is not a port (1-65535)");
 }
 
+// Found by tests/fuzz/address_fuzz: "/a\0b" parsed as a path that a socket
+// would bind as "/a".
+TEST(SocketAddressTest, NulBytesAreRefused) {
+  using namespace std::string_literals;
+  for (const std::string& text :
+       {"unix:///run/a\0b.sock"s, "/run/a\0"s, "unix:rel\0x"s, "tcp://h\0x:80"s, "h\0:80"s}) {
+    absl::StatusOr<SocketAddress> a = ParseSocketAddress(text, kHost);
+    ASSERT_FALSE(a.ok()) << text;
+    EXPECT_THAT(a.status().message(), HasSubstr("NUL byte"));
+  }
+}
+
+// Found by tests/fuzz/address_fuzz: "tcp://[[]:5" parsed to host "[",
+// printed as "tcp://[:5", which does not parse.
+TEST(SocketAddressTest, BracketsInsideTheHostAreRefused) {
+  for (const char* text : {"tcp://[[]:5", "tcp://a]:80", "tcp://[a[b]:80", "x[y:80"}) {
+    absl::StatusOr<SocketAddress> a = ParseSocketAddress(text, kHost);
+    ASSERT_FALSE(a.ok()) << text;
+    EXPECT_THAT(a.status().message(), HasSubstr("inside the host")) << text;
+  }
+}
+
 TEST(SocketAddressTest, ReasonsSayWhatIsWrong) {
   const struct {
     const char* text;
