@@ -19,8 +19,10 @@
 #include "absl/time/clock.h"
 #include "cli/connection.h"
 #include "cli/docker.h"
+#include "cli/doctor_runtimes.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
+#include "cli/random_hex.h"
 #include "cli/sandbox_commands.h"
 #include "cli/sandbox_launch.h"
 #include "cli/sandbox_start.h"
@@ -37,10 +39,12 @@ Checks what `start` needs and prints one line per check: ✓, ✗ with what to d
 or - for something optional that is missing:
 
   docker CLI, engine reachable and its version, runtimes (runc; runsc when
-  installed, and whether it can share the runner's unix socket), cgroup
-  version and the memory/pids/CPU limits, storage driver and how --disk is
-  enforced, the image (default sandbox-base:)" SAGEWAI_VERSION R"(), the state
-  directory and socket path length.
+  installed), cgroup version and the memory/pids/CPU limits, storage driver
+  and how --disk is enforced, the image (default sandbox-base:)" SAGEWAI_VERSION R"(),
+  whether each runtime works (runc, gVisor's runsc and --runtime R: a
+  `docker run --rm --runtime R IMAGE true`; for gVisor also whether the host
+  can reach the runner's unix socket), the state directory and socket path
+  length.
 
   --image IMG   the image to look for (default sandbox-base:)" SAGEWAI_VERSION R"()
   --runtime R   also check that runtime R is registered
@@ -73,10 +77,16 @@ class Doctor {
     if (!remedy.empty()) printf("  → %s\n", remedy.c_str());
   }
 
+  void Say(const DoctorLine& line);
   bool CheckCli();
   bool CheckEngine();
   void CheckInfo();
-  void CheckImage();
+  // True when the image is there (the runtime probes run it).
+  bool CheckImage();
+  void CheckRuntimes(bool image_present);
+  // `docker run --rm --runtime RUNTIME OPTIONS… IMAGE ARG`, without a network.
+  RuntimeProbe ProbeRuntime(const std::string& runtime, const std::vector<std::string>& options,
+                            const std::string& arg);
   void CheckStateDir();
   void Probe();
 
@@ -84,8 +94,24 @@ class Doctor {
   Docker docker_;
   std::string image_;
   std::string runtime_;
+  std::vector<RuntimeEntry> runtimes_;
+  std::string default_runtime_;
   int failed_ = 0;
 };
+
+void Doctor::Say(const DoctorLine& line) {
+  switch (line.kind) {
+    case DoctorLine::Kind::kPass:
+      Pass(line.text);
+      break;
+    case DoctorLine::Kind::kNote:
+      Note(line.text);
+      break;
+    case DoctorLine::Kind::kFail:
+      Fail(line.text, line.remedy);
+      break;
+  }
+}
 
 bool Doctor::CheckCli() {
   absl::StatusOr<std::string> path = FindInPath(docker_binary_);
@@ -145,16 +171,13 @@ void Doctor::CheckInfo() {
   const std::string& runtimes_json = f[9];
 
   // Runtimes: the keys of {"runc": {"path": "runc"}, "runsc": {...}}.
-  std::vector<std::string> runtimes;
-  std::string runsc_args;
-  if (absl::StatusOr<json::Value> parsed = json::Parse(runtimes_json); parsed.ok()) {
-    if (const json::Object* object = parsed->AsObject()) {
-      for (const auto& [name, config] : *object) {
-        runtimes.push_back(name);
-        if (name == "runsc") runsc_args = json::Serialize(config);
-      }
-    }
+  if (absl::StatusOr<std::vector<RuntimeEntry>> parsed = ParseRuntimes(runtimes_json);
+      parsed.ok()) {
+    runtimes_ = *std::move(parsed);
   }
+  default_runtime_ = default_runtime;
+  std::vector<std::string> runtimes;
+  for (const RuntimeEntry& r : runtimes_) runtimes.push_back(r.name);
   auto has = [&](const std::string& name) {
     return std::find(runtimes.begin(), runtimes.end(), name) != runtimes.end();
   };
@@ -165,28 +188,21 @@ void Doctor::CheckInfo() {
     Fail(absl::StrCat("runtimes: runc is not registered (", absl::StrJoin(runtimes, ", "), ")"),
          "install runc (Debian: runc) and restart dockerd");
   }
+  const bool gvisor_registered = std::any_of(runtimes_.begin(), runtimes_.end(), IsGVisor);
   absl::StatusOr<std::string> runsc = FindInPath("runsc");
-  if (has("runsc")) {
-    if (absl::StrContains(runsc_args, "host-uds")) {
-      Pass("gVisor (runsc) registered, with --host-uds: `start --runtime runsc` works");
-    } else {
-      Fail(
-          "gVisor (runsc) is registered without --host-uds: under it the host cannot connect "
-          "to the runner's unix socket",
-          "add \"--host-uds=all\" to runsc's runtimeArgs in /etc/docker/daemon.json and restart "
-          "dockerd");
-    }
-  } else if (runsc.ok()) {
+  if (!gvisor_registered && runsc.ok()) {
     Note(absl::StrCat("gVisor: ", *runsc,
                       " is installed but not registered with the engine (optional): add "
                       "{\"runtimes\": {\"runsc\": {\"path\": \"",
                       *runsc,
-                      "\", \"runtimeArgs\": [\"--host-uds=all\"]}}} to "
-                      "/etc/docker/daemon.json and restart dockerd"));
-  } else {
+                      "\", \"runtimeArgs\": [\"--platform=ptrace\", \"--network=none\", "
+                      "\"--host-uds=create\"]}}} to /etc/docker/daemon.json and reload dockerd "
+                      "(SAGEWAI_RUNTIMES=runc,runsc scripts/ensure-docker.sh does it)"));
+  } else if (!gvisor_registered) {
     Note(
-        "gVisor (runsc) is not installed (optional: a stronger sandbox boundary; install it and "
-        "register it with --host-uds=all to use `start --runtime runsc`)");
+        "gVisor (runsc) is not installed (optional: a stronger sandbox boundary; "
+        "SAGEWAI_RUNTIMES=runc,runsc scripts/ensure-docker.sh installs and registers it for "
+        "`start --runtime runsc`)");
   }
   if (!runtime_.empty() && !has(runtime_)) {
     Fail(absl::StrCat("runtime ", runtime_, " is not registered with the engine"),
@@ -220,11 +236,11 @@ void Doctor::CheckInfo() {
                     "a read-only root never writes)"));
 }
 
-void Doctor::CheckImage() {
+bool Doctor::CheckImage() {
   absl::StatusOr<std::optional<ImageIdentity>> identity = docker_.InspectImage(image_);
   if (!identity.ok()) {
     Fail(absl::StrCat("image ", image_, ": ", identity.status().message()), "");
-    return;
+    return false;
   }
   if (!identity->has_value()) {
     Fail(absl::StrCat("image ", image_,
@@ -232,7 +248,7 @@ void Doctor::CheckImage() {
                       "registry that fails)"),
          "build it: make images (or scripts/build-images.sh base); or docker pull / docker load "
          "it; or name another with --image");
-    return;
+    return false;
   }
   absl::StatusOr<ProcessResult> size =
       docker_.Run({"image", "inspect", "--format", "{{.Size}}", image_}, absl::Seconds(30));
@@ -244,6 +260,46 @@ void Doctor::CheckImage() {
   }
   Pass(absl::StrCat("image ", image_, " present (", DescribeImageIdentity(**identity, image_),
                     size_text, ")"));
+  return true;
+}
+
+RuntimeProbe Doctor::ProbeRuntime(const std::string& runtime,
+                                  const std::vector<std::string>& options, const std::string& arg) {
+  const std::string name = absl::StrCat("sagewai-doctor-", RandomHex(6));
+  std::vector<std::string> args = {"run",   "--rm",      "--name", name,        "--pull",
+                                   "never", "--network", "none",   "--runtime", runtime};
+  args.insert(args.end(), options.begin(), options.end());
+  args.insert(args.end(), {image_, arg});
+  const absl::Time t0 = absl::Now();
+  absl::StatusOr<ProcessResult> r = docker_.Run(args, absl::Seconds(60));
+  RuntimeProbe probe;
+  probe.took = absl::Now() - t0;
+  if (!r.ok()) {
+    probe.error = std::string(r.status().message());
+    return probe;
+  }
+  probe.exit_code = r->exit_code;
+  probe.timed_out = r->timed_out;
+  probe.error = DockerErrorLine(r->err);
+  if (probe.error.empty()) probe.error = LastLine(r->err);
+  if (r->timed_out) docker_.Run({"rm", "-f", name}, absl::Seconds(30)).IgnoreError();
+  return probe;
+}
+
+void Doctor::CheckRuntimes(bool image_present) {
+  for (const RuntimeEntry& runtime : runtimes_) {
+    const bool required = runtime.name == (runtime_.empty() ? default_runtime_ : runtime_);
+    // runc, gVisor and the ones start would use; not the engine's aliases.
+    if (runtime.name != "runc" && !IsGVisor(runtime) && !required) continue;
+    std::optional<RuntimeProbe> probe, stat_probe;
+    if (image_present) {
+      probe = ProbeRuntime(runtime.name, {}, "true");
+      if (IsGVisor(runtime) && probe->exit_code == 0) {
+        stat_probe = ProbeRuntime(runtime.name, {"--entrypoint", "stat"}, "/");
+      }
+    }
+    for (const DoctorLine& line : RuntimeLines(runtime, required, probe, stat_probe)) Say(line);
+  }
 }
 
 void Doctor::CheckStateDir() {
@@ -315,7 +371,7 @@ void Doctor::Probe() {
 int Doctor::Run(bool probe) {
   if (CheckCli() && CheckEngine()) {
     CheckInfo();
-    CheckImage();
+    CheckRuntimes(CheckImage());
     CheckStateDir();
     if (probe && failed_ == 0) Probe();
   } else {

@@ -109,6 +109,12 @@ std::optional<std::string> ReadSmallFile(const std::string& path) {
   return ss.str();
 }
 
+// argv[0] of process `pid` ("" when it cannot be read).
+std::string ProgramName(pid_t pid, const std::string& proc) {
+  std::optional<std::string> cmdline = ReadSmallFile(absl::StrCat(proc, "/", pid, "/cmdline"));
+  return cmdline ? cmdline->substr(0, cmdline->find('\0')) : "";
+}
+
 }  // namespace
 
 std::vector<pid_t> ChildrenOf(pid_t pid, const std::string& proc) {
@@ -138,6 +144,27 @@ std::vector<pid_t> ChildrenOf(pid_t pid, const std::string& proc) {
   return out;
 }
 
+absl::StatusOr<std::optional<pid_t>> GVisorSocketHolder(pid_t pid1, const std::string& container,
+                                                        const std::string& proc) {
+  if (ProgramName(pid1, proc) != "runsc-sandbox") return std::nullopt;
+  const std::string name = container.substr(0, 12);
+  std::optional<std::string> stat = ReadSmallFile(absl::StrCat(proc, "/", pid1, "/stat"));
+  std::optional<pid_t> shim = stat ? ParentFromStat(*stat) : std::nullopt;
+  std::vector<pid_t> gofers;
+  if (shim && *shim > 1) {
+    for (pid_t sibling : ChildrenOf(*shim, proc)) {
+      if (ProgramName(sibling, proc) == "runsc-gofer") gofers.push_back(sibling);
+    }
+  }
+  if (gofers.size() == 1) return gofers[0];
+  return absl::FailedPreconditionError(absl::StrCat(
+      "container ", name, " runs under gVisor (host pid ", pid1, " is its runsc-sandbox), and ",
+      gofers.empty() ? std::string("no runsc-gofer beside it holds")
+                     : absl::StrCat(gofers.size(), " runsc-gofer processes beside it (pids ",
+                                    absl::StrJoin(gofers, ", "), ") could hold"),
+      " the runner's socket; nothing was sent — restart the sandbox, or pass --peer-pid N"));
+}
+
 absl::StatusOr<pid_t> RunnerHostPid(const std::string& container, const std::string& docker) {
   const std::string name = container.substr(0, 12);
   RunOptions options;
@@ -157,6 +184,9 @@ absl::StatusOr<pid_t> RunnerHostPid(const std::string& container, const std::str
     return absl::FailedPreconditionError(
         absl::StrCat("container ", name, " is not running — start a new sandbox"));
   }
+  absl::StatusOr<std::optional<pid_t>> gofer = GVisorSocketHolder(pid1, container);
+  if (!gofer.ok()) return gofer.status();
+  if (gofer->has_value()) return **gofer;
   const std::vector<pid_t> children = ChildrenOf(pid1);
   if (children.size() == 1) return children[0];
   if (children.empty()) {

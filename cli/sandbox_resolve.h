@@ -38,6 +38,15 @@ absl::StatusOr<SandboxEndpoint> ResolveSandbox(const std::string& id,
 absl::StatusOr<pid_t> RunnerHostPid(const std::string& container,
                                     const std::string& docker = "docker");
 
+// Under gVisor (runsc) no host process is the runner: `docker inspect`'s
+// State.Pid is the sandbox ("runsc-sandbox"), and the runner's socket on the
+// host (runsc --host-uds=create) is made and held by that sandbox's gofer,
+// the one "runsc-gofer" child of the same parent (the container's shim).
+// Returns the gofer's pid, nullopt when `pid1` is not a gVisor sandbox, and
+// FailedPrecondition naming `container` when there is no gofer or several.
+absl::StatusOr<std::optional<pid_t>> GVisorSocketHolder(pid_t pid1, const std::string& container,
+                                                        const std::string& proc = "/proc");
+
 // The children of `pid`: /proc/PID/task/PID/children, else (a kernel
 // without it, or no permission) a scan of every /proc/N/stat for its parent.
 // `proc` is "/proc" except in tests.

@@ -16,6 +16,7 @@ namespace sagewai::cli {
 namespace {
 
 using ::testing::ElementsAre;
+using std::string_literals::operator""s;
 using ::testing::HasSubstr;
 
 class FakeProc : public ::testing::Test {
@@ -55,6 +56,33 @@ TEST_F(FakeProc, ScanFindsChildrenWhenThereIsNoChildrenFile) {
   Stat(207, "bash", 206);
   EXPECT_THAT(ChildrenOf(100, root_), ElementsAre(206));
   EXPECT_THAT(ChildrenOf(7, root_), ElementsAre(205));
+}
+
+TEST_F(FakeProc, UnderGVisorTheGoferHoldsTheSocket) {
+  auto cmdline = [&](pid_t pid, const std::string& text) {
+    std::ofstream(absl::StrCat(root_, "/", pid, "/cmdline")) << text;
+  };
+  Stat(50, "containerd-shim", 1);
+  Stat(51, "exe", 50);
+  cmdline(51, "runsc-gofer\0--root=/run\0gofer\0"s);
+  Stat(52, "exe", 50);
+  cmdline(52, "runsc-sandbox\0boot\0"s);
+  Stat(53, "exe", 52);  // the sandbox's stub: not the socket's holder
+  absl::StatusOr<std::optional<pid_t>> holder = GVisorSocketHolder(52, "0123456789abcdef", root_);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  EXPECT_EQ(*holder, std::optional<pid_t>(51));
+
+  Stat(60, "sagewai-entrypo", 50);  // a runc container's PID 1
+  cmdline(60, "/usr/local/bin/sagewai-entrypoint\0"s);
+  holder = GVisorSocketHolder(60, "0123456789abcdef", root_);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  EXPECT_EQ(*holder, std::nullopt);
+
+  Stat(54, "exe", 50);  // a second gofer: refused rather than guessed
+  cmdline(54, "runsc-gofer\0"s);
+  holder = GVisorSocketHolder(52, "0123456789abcdef", root_);
+  EXPECT_EQ(holder.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(holder.status().message()), HasSubstr("2 runsc-gofer processes"));
 }
 
 TEST(ChildrenOfTest, RealChildOfThisProcess) {
