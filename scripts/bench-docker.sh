@@ -156,12 +156,36 @@ throughput() {
   "$build/tests/runner_bench" --addr "$1" --token-file "$2" --pid "$3" --rounds 0 \
     --calls "$calls" | sed '/^### /,/^$/d'
 }
+# The CFS quota's throttling of the container with PID 1 `$1`: "periods
+# throttled throttled_ms" from its cpu.stat (cgroup v1 or v2).
+cpu_throttling() {
+  local rel file
+  rel=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $3; exit}' "/proc/$1/cgroup")
+  file=/sys/fs/cgroup/cpu$rel/cpu.stat
+  if [[ -z $rel ]]; then
+    rel=$(awk -F: '$1 == "0" {print $3; exit}' "/proc/$1/cgroup")
+    file=/sys/fs/cgroup$rel/cpu.stat
+  fi
+  [[ -r $file ]] || return 0
+  awk '/^nr_periods/ {p = $2} /^nr_throttled/ {t = $2}
+       /^throttled_time/ {ms = $2 / 1e6} /^throttled_usec/ {ms = $2 / 1e3}
+       END {printf "%d %d %.0f\n", p, t, ms}' "$file"
+}
 log "throughput, about $calls calls per row"
 echo "### throughput into the sandbox (runner_bench over its socket, about $calls calls per row)"
 echo
 echo "The worker's limits ($(limits_of "$cid")); runner RSS sampled on the host:"
 echo
+before=$(cpu_throttling "$pid1")
 throughput "$addr" "$token_file" "$runner_pid"
+after=$(cpu_throttling "$pid1")
+if [[ -n $before && -n $after ]]; then
+  read -r p0 t0 ms0 <<<"$before"
+  read -r p1 t1 ms1 <<<"$after"
+  echo "The \`--cpus 1\` quota during these rows: $((t1 - t0)) of $((p1 - p0)) scheduling periods throttled,"
+  echo "$((ms1 - ms0)) ms in all (the container's cpu.stat)."
+  echo
+fi
 j=$("$cli" start --json --image "$image" --project "$project" "${start_limits[@]}" --pids 1024)
 big_cid=$(jq -r .container_id <<<"$j")
 big_pid1=$(docker inspect -f '{{.State.Pid}}' "$big_cid")
