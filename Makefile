@@ -45,3 +45,8 @@ clean:
 
 # Image targets (images, image-<variant>, smoke-all) live beside this file.
 -include mk/*.mk
+
+# Every libFuzzer fuzzer for FUZZ_SECONDS each (default 30) in build-fuzz (clang).
+.PHONY: fuzz
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -18,6 +18,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SAGEWAI_FUZZ_BUILD_DIR:-$root/build-fuzz}
 jobs=${JOBS:-2}
 
+# clang and its libFuzzer/sanitizer runtimes (a no-op when installed).
+if [[ -z "${SAGEWAI_FUZZ_CXX:-}" ]]; then
+  "$root/scripts/install-deps.sh" clang-14 libclang-rt-14-dev
+fi
 cxx=${SAGEWAI_FUZZ_CXX:-}
 if [[ -z "$cxx" ]]; then
   for c in clang++-14 clang++; do
