@@ -167,7 +167,13 @@ std::optional<CheckFailure> CheckUnprivileged(const ProcStatus& s) {
   if (s.cap_eff != 0) {
     problems.push_back(absl::StrFormat("they keep capabilities (CapEff %016x)", s.cap_eff));
   }
-  if (s.no_new_privs != 1) problems.push_back("no_new_privs is not set");
+  if (s.no_new_privs == -1) {
+    problems.push_back(
+        "cannot tell whether no_new_privs is set (no NoNewPrivs line in /proc/self/status, as "
+        "under gVisor, and no setpriv to ask)");
+  } else if (s.no_new_privs != 1) {
+    problems.push_back("no_new_privs is not set");
+  }
   if (problems.empty()) return std::nullopt;
   return CheckFailure{
       absl::StrCat("tools run unprivileged: ", absl::StrJoin(problems, "; ")),

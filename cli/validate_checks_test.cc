@@ -102,6 +102,10 @@ TEST(CliProcStatusTest, ParseAndCheck) {
   EXPECT_THAT(failure->what, HasSubstr("root (uid 0)"));
   EXPECT_THAT(failure->what, HasSubstr("CapEff 00000000a80425fb"));
   EXPECT_THAT(failure->what, HasSubstr("no_new_privs is not set"));
+  // gVisor: no NoNewPrivs line at all, and nothing that answered in its place.
+  failure = CheckUnprivileged(ParseProcStatus("Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0\n"));
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_THAT(failure->what, HasSubstr("cannot tell whether no_new_privs is set"));
   EXPECT_TRUE(CheckUnprivileged(ParseProcStatus("")).has_value());
 }
 

@@ -225,7 +225,11 @@ void ImageProbes::CheckUnprivileged() {
   const std::string what = "tools run unprivileged";
   if (!container_.serving()) return report_.Skip(what, "needs the runner");
   pb::BashResult result;
-  grpc::Status status = container_.RunTool("cat /proc/self/status", &result);
+  // gVisor's status has no NoNewPrivs line: then prctl(2) answers, via setpriv.
+  grpc::Status status = container_.RunTool(
+      "cat /proc/self/status; grep -q '^NoNewPrivs:' /proc/self/status || "
+      "setpriv -d 2>/dev/null | sed -n 's/^no_new_privs: /NoNewPrivs:\t/p'",
+      &result);
   if (!status.ok() || result.exit_code() != 0) {
     report_.Fail({absl::StrCat(what, ": cannot read /proc/self/status",
                                status.ok() ? "" : absl::StrCat(": ", status.error_message())),
