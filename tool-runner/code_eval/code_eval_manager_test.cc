@@ -1,9 +1,14 @@
 // CodeEvalManager with real interpreters under a real Supervisor.
 #include "tool-runner/code_eval/code_eval_manager.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <future>
 #include <thread>
@@ -17,6 +22,50 @@ using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 
 constexpr char kPath[] = "/usr/local/bin:/usr/bin:/bin";
+
+// True once `pid`, a child of this process, has ended (its pidfd says so)
+// and the supervisor has reaped it (kill() gives ESRCH; no event reports a
+// reaping, so that part is polled).
+bool WaitGone(pid_t pid, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd >= 0) {
+    pollfd p{fd, POLLIN, 0};
+    poll(&p, 1, static_cast<int>(timeout.count()));
+    close(fd);
+  }
+  while (kill(pid, 0) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return true;
+}
+
+// A FIFO that an eval's code blocks on until the test lets it go on. The
+// test holds it open read-write, so neither side's open blocks.
+class Gate {
+ public:
+  Gate() {
+    char dir[] = "/tmp/code_eval_gate_XXXXXX";
+    if (mkdtemp(dir) == nullptr) return;
+    dir_ = dir;
+    path_ = dir_ + "/go";
+    if (mkfifo(path_.c_str(), 0600) == 0) fd_ = open(path_.c_str(), O_RDWR | O_CLOEXEC);
+  }
+  ~Gate() {
+    if (fd_ >= 0) close(fd_);
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  bool ok() const { return fd_ >= 0; }
+  const std::string& path() const { return path_; }
+  // Lets one reader of a line go on.
+  bool Open() { return write(fd_, "go\n", 3) == 3; }
+
+ private:
+  std::string dir_, path_;
+  int fd_ = -1;
+};
 
 class ManagerTest : public ::testing::Test {
  protected:
@@ -60,9 +109,27 @@ class ManagerTest : public ::testing::Test {
     return c.ok() ? c->context_id() : "";
   }
 
+  // Collects the eval, and says when its first output arrived.
+  class SignallingSink : public CollectingSink {
+   public:
+    using CollectingSink::CollectingSink;
+    bool OnOutput(OutputStream stream, absl::string_view data) override {
+      if (!seen_) {
+        seen_ = true;
+        first_output_.set_value();
+      }
+      return CollectingSink::OnOutput(stream, data);
+    }
+    std::future<void> first_output() { return first_output_.get_future(); }
+
+   private:
+    bool seen_ = false;  // loop thread only
+    std::promise<void> first_output_;
+  };
   struct Pending {
     std::shared_ptr<EvalControl> control;
     std::future<absl::StatusOr<v1::EvalResult>> result;
+    std::future<void> first_output;
   };
   Pending Start(const std::string& id, const std::string& code, milliseconds timeout,
                 Language language = Language::kPython) {
@@ -74,8 +141,9 @@ class ManagerTest : public ::testing::Test {
     r.context_id = id;
     r.timeout = timeout;
     r.setup = Setup(language);
-    out.control = manager_->Eval(std::move(r), std::make_shared<CollectingSink>(
-                                                   1 << 20, [p](auto res) { p->set_value(res); }));
+    auto sink = std::make_shared<SignallingSink>(1 << 20, [p](auto res) { p->set_value(res); });
+    out.first_output = sink->first_output();
+    out.control = manager_->Eval(std::move(r), std::move(sink));
     return out;
   }
   absl::StatusOr<v1::EvalResult> Eval(const std::string& id, const std::string& code,
@@ -221,9 +289,13 @@ TEST_F(ManagerTest, ACrashedInterpreterIsReportedAndRefusesFurtherEvals) {
 TEST_F(ManagerTest, OneEvalAtATimePerContext) {
   if (!Have(Language::kPython)) GTEST_SKIP() << "no python3 on " << kPath;
   const std::string id = CreateOk(Language::kPython);
-  Pending slow = Start(id, "import time\ntime.sleep(1)\n'slow'", milliseconds(20000));
-  std::this_thread::sleep_for(milliseconds(200));
+  Gate gate;
+  ASSERT_TRUE(gate.ok());
+  // Evals of a context run in the order they were posted: the second comes
+  // while the first waits at the gate.
+  Pending slow = Start(id, "open('" + gate.path() + "').readline()\n'slow'", milliseconds(20000));
   auto second = Eval(id, "1");
+  ASSERT_TRUE(gate.Open());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(second.status().message()), HasSubstr("context busy"));
@@ -235,8 +307,10 @@ TEST_F(ManagerTest, OneEvalAtATimePerContext) {
 TEST_F(ManagerTest, CancelInterruptsTheRunningEval) {
   if (!Have(Language::kPython)) GTEST_SKIP() << "no python3 on " << kPath;
   const std::string id = CreateOk(Language::kPython);
-  Pending p = Start(id, "import time\nwhile True: time.sleep(0.01)", milliseconds(60000));
-  std::this_thread::sleep_for(milliseconds(300));
+  Pending p = Start(id, "import time\nprint('running', flush=True)\nwhile True: time.sleep(0.01)",
+                    milliseconds(60000));
+  // The code runs (not the driver before it) when the interrupt comes.
+  ASSERT_EQ(p.first_output.wait_for(std::chrono::seconds(20)), std::future_status::ready);
   p.control->Cancel();
   ASSERT_EQ(p.result.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   auto r = p.result.get();
@@ -356,9 +430,7 @@ TEST_F(ManagerTest, DeleteKillsAndForgets) {
   std::promise<absl::Status> p;
   manager_->Delete(c->context_id(), [&p](absl::Status s) { p.set_value(s); });
   EXPECT_TRUE(p.get_future().get().ok());
-  for (int i = 0; i < 200 && kill(c->pid(), 0) == 0; ++i)
-    std::this_thread::sleep_for(milliseconds(10));
-  EXPECT_NE(kill(c->pid(), 0), 0) << "the interpreter is gone";
+  EXPECT_TRUE(WaitGone(c->pid(), milliseconds(10000))) << "the interpreter is gone";
   auto r = Eval(c->context_id(), "1");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
@@ -449,15 +521,22 @@ TEST_F(SmallLimitsTest, IdleContextsAreReclaimedButBusyOnesAreNot) {
   if (!Have(Language::kBash)) GTEST_SKIP() << "no bash on " << kPath;
   auto idle = Create(Language::kBash);
   ASSERT_TRUE(idle.ok()) << idle.status();
-  const std::string busy = CreateOk(Language::kBash);
-  Pending slow = Start(busy, "sleep 1", milliseconds(20000), Language::kBash);
-  std::this_thread::sleep_for(milliseconds(800));
+  auto busy = Create(Language::kBash);
+  ASSERT_TRUE(busy.ok()) << busy.status();
+  Gate gate;
+  ASSERT_TRUE(gate.ok());
+  // Busy until the gate opens, however long the idle one takes to go.
+  Pending slow = Start(busy->context_id(), "read -r _ < '" + gate.path() + "'", milliseconds(20000),
+                       Language::kBash);
+  // The reclaim kills the interpreter and forgets the context in one step.
+  EXPECT_TRUE(WaitGone(idle->pid(), milliseconds(20000))) << "the reclaimed interpreter is gone";
   auto listed = List();
   ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0].context_id(), busy);
-  EXPECT_NE(kill(idle->pid(), 0), 0) << "the reclaimed interpreter is gone";
+  EXPECT_EQ(listed[0].context_id(), busy->context_id());
+  ASSERT_TRUE(gate.Open());
   ASSERT_TRUE(slow.result.get().ok());
-  std::this_thread::sleep_for(milliseconds(800));
+  // Idle from the end of its eval on: reclaimed in turn.
+  EXPECT_TRUE(WaitGone(busy->pid(), milliseconds(20000)));
   EXPECT_TRUE(List().empty());
 }
 
