@@ -23,7 +23,8 @@ const char kStartOptionsHelp[] =
   --network MODE     none (default) or bridge
   --cpu N            CPUs, fractions allowed (default 1)
   --mem SIZE         memory limit, e.g. 512m, 4g (default 1g)
-  --pids N           process/thread limit (default 256)
+  --pids N           process/thread limit (default 256; 4096 under a runsc*
+                     runtime, whose own host threads count against it)
   --disk SIZE        /workspace is a tmpfs of SIZE: writing past it fails with
                      ENOSPC (not with --workspace; the tmpfs counts against
                      --mem)
@@ -176,6 +177,7 @@ absl::StatusOr<StartOptions> StartOptionsFromFlags(const ParsedArgs& parsed) {
     return absl::InvalidArgumentError(
         absl::StrCat("--runtime \"", o.runtime, "\" is not a runtime"));
   }
+  if (!parsed.Last("pids") && absl::StartsWith(o.runtime, "runsc")) o.pids = kDefaultPidsGVisor;
   o.project_id = parsed.Last("project").value_or("");
   o.run_id = parsed.Last("run").value_or("");
   for (const std::string& entry : parsed.All("env")) {

@@ -18,12 +18,20 @@ namespace sagewai::cli {
 // The options `start` and `run` share, for their --help.
 extern const char kStartOptionsHelp[];
 
+inline constexpr int kDefaultPids = 256;
+// Under gVisor's ptrace platform the container's pids limit counts the
+// sandbox's host threads and stub processes too (about 60 at rest, four or
+// more per tool process), and the whole sandbox ends when it is reached.
+inline constexpr int kDefaultPidsGVisor = 4096;
+
 struct StartOptions {
   std::string image;  // default: sandbox-base:<this version>
   std::string network = "none";
   std::string cpus = "1";
   int64_t memory_bytes = int64_t{1} << 30;
-  int pids = 256;
+  // Without --pids: kDefaultPids, or kDefaultPidsGVisor under a runtime
+  // named runsc* (gVisor's own host threads count against the limit there).
+  int pids = kDefaultPids;
   // --disk: the size of a tmpfs at /workspace (needs no --workspace).
   std::optional<int64_t> disk_bytes;
   std::string runtime;

@@ -49,6 +49,14 @@ TEST(SandboxStartTest, DefaultsAreProductions) {
   EXPECT_EQ(o->lifetime, "per_run");
 }
 
+TEST(SandboxStartTest, GVisorGetsRoomForItsOwnThreads) {
+  EXPECT_EQ(Options({"--runtime", "runsc"})->pids, kDefaultPidsGVisor);
+  EXPECT_EQ(Options({"--runtime", "runsc-kvm"})->pids, kDefaultPidsGVisor);
+  EXPECT_EQ(Options({"--runtime", "runc"})->pids, kDefaultPids);
+  // An explicit limit is kept under every runtime.
+  EXPECT_EQ(Options({"--runtime", "runsc", "--pids", "300"})->pids, 300);
+}
+
 TEST(SandboxStartTest, OptionsAreChecked) {
   absl::StatusOr<StartOptions> o =
       Options({"--image", "img:1",  "--network", "bridge", "--cpu", "0.5",       "--mem",

@@ -24,7 +24,7 @@ done
 out=$(docker run --rm --entrypoint /bin/bash "$IMAGE" -c '
   id -u agent; id -g agent; getent passwd agent | cut -d: -f6,7
   id -u sagewai; id -g sagewai
-  stat -c "%u:%g %a" /workspace /run/sagewai /home/agent
+  find /workspace /run/sagewai /home/agent -maxdepth 0 -printf "%U:%G %m\n"  # stat(1) fails under runsc (README, Runtimes)
   for b in sagewai-entrypoint sagewai-tool-runner; do
     test -x /usr/local/bin/$b && echo "$b ok"
   done

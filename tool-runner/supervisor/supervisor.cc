@@ -42,7 +42,11 @@ absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Start(SupervisorOptions 
   UniqueFd sigchld(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigchld) return ErrnoStatus("signalfd(SIGCHLD)");
   if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
-    return ErrnoStatus("prctl(PR_SET_CHILD_SUBREAPER)");
+    // Older gVisor releases lack the option (EINVAL): orphans then go to the
+    // namespace's PID 1, which reaps them (the entrypoint does; so does any
+    // init). Calls still end through their process groups and /proc.
+    if (errno != EINVAL) return ErrnoStatus("prctl(PR_SET_CHILD_SUBREAPER)");
+    log::Info("no child subreaper here (EINVAL); PID 1 reaps the orphans of tools");
   }
   auto loop = EventLoop::Create();
   if (!loop.ok()) return loop.status();

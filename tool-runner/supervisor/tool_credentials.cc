@@ -77,20 +77,40 @@ int WriteOomScoreAdj(pid_t pid, int value) {
   return err;
 }
 
+// fsuid and fsgid of the calling thread (CAP_SETUID/CAP_SETGID effective).
+// Where setfsuid/setfsgid do not exist (gVisor answers ENOSYS), through the
+// thread's effective ids instead, which also set the fs ids; the real and
+// saved ids stay the runner's, so the way back is always allowed.
+int SetThreadFsIds(uid_t uid, gid_t gid) {
+  errno = 0;
+  if (syscall(SYS_setfsgid, gid) == -1 && errno == ENOSYS) {
+    const uid_t keep_uid = static_cast<uid_t>(-1);
+    const gid_t keep_gid = static_cast<gid_t>(-1);
+    if (syscall(SYS_setresgid, keep_gid, gid, keep_gid) != 0) return errno;
+    if (syscall(SYS_setresuid, keep_uid, uid, keep_uid) != 0) return errno;
+    uid_t r, e, s;
+    gid_t rg, eg, sg;
+    if (syscall(SYS_getresuid, &r, &e, &s) != 0 || syscall(SYS_getresgid, &rg, &eg, &sg) != 0 ||
+        e != uid || eg != gid) {
+      return EPERM;
+    }
+    return 0;
+  }
+  syscall(SYS_setfsuid, uid);
+  // Both calls return the previous value: ask again to see what holds.
+  if (static_cast<gid_t>(syscall(SYS_setfsgid, static_cast<gid_t>(-1))) != gid ||
+      static_cast<uid_t>(syscall(SYS_setfsuid, static_cast<uid_t>(-1))) != uid) {
+    return EPERM;
+  }
+  return 0;
+}
+
 // fsuid, fsgid and groups of the calling thread.
 int SetThreadFileIdentity(uid_t uid, gid_t gid, const gid_t* groups, int ngroups) {
   if (int err = RaiseEffective(kSetUid | kSetGid, true); err != 0) return err;
   int err = 0;
   if (syscall(SYS_setgroups, ngroups, groups) != 0) err = errno;
-  if (err == 0) {
-    syscall(SYS_setfsgid, gid);
-    syscall(SYS_setfsuid, uid);
-    // Both calls return the previous value: ask again to see what holds.
-    if (static_cast<gid_t>(syscall(SYS_setfsgid, static_cast<gid_t>(-1))) != gid ||
-        static_cast<uid_t>(syscall(SYS_setfsuid, static_cast<uid_t>(-1))) != uid) {
-      err = EPERM;
-    }
-  }
+  if (err == 0) err = SetThreadFsIds(uid, gid);
   RaiseEffective(kSetUid | kSetGid, false);
   return err;
 }
