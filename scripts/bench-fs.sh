@@ -196,3 +196,37 @@ for mb in "${sizes[@]}"; do
 done
 echo
 echo "Runner peak RSS over all transfers: $((peak_rss_kb / 1024)) MiB."
+
+# --- what stands between a put and its targets --------------------------------
+cpus=$(nproc)
+echo
+echo "### What limits \`fs put\`"
+echo
+echo "A put proves its copy: the CLI hashes the file (SHA-256) as it sends it and the runner"
+echo "hashes what it writes, then fsyncs; \`cp\` does neither (the CPU table above). Both"
+echo "processes share this machine's $cpus CPUs, so a put cannot take less than its CPU seconds ÷ $cpus,"
+echo "however well its hashing, sending and writing overlap:"
+echo
+echo "| size | put | CPU floor (runner + CLI CPU ÷ $cpus) | local cp + fsync | floor ÷ local | gap to the 1.5x target |"
+echo "|---|---|---|---|---|---|"
+for mb in "${sizes[@]}"; do
+  t=$(med "${put_ms[$mb]}") cp_t=$(med "${cp_ms[$mb]}")
+  floor=$(awk -v r="$(med "${put_run[$mb]}")" -v c="$(med "${put_cli[$mb]}")" -v n="$cpus" \
+    'BEGIN {printf "%d", (r + c) * 1000 / n}')
+  gap=$(awk -v t="$t" -v c="$cp_t" 'BEGIN {g = t - 1.5 * c; if (g > 0) printf "%d ms", g; else print "met"}')
+  echo "| $mb MiB | $t ms | $floor ms | $cp_t ms | $(ratio "$floor" "$cp_t")x | $gap |"
+done
+if [[ -n $container ]]; then
+  mb=$largest
+  need=$(awk -v mb="$mb" -v d="$(med "${dput_ms[$mb]}")" 'BEGIN {printf "%.0f", 3 * mb * 1000 / d}')
+  echo
+  echo "\`docker cp\` into the sandbox writes the page cache and returns, without a sync:"
+  local_rate=$(awk -v mb="$mb" -v c="$(med "${cp_ms[$mb]}")" 'BEGIN {printf "%.0f", mb * 1000 / c}')
+  echo "$(mib_per_s "$mb" "$(med "${dput_ms[$mb]}")") for $mb MiB here. 3x that would be $need MiB/s with an fsync,"
+  echo -n "against $local_rate MiB/s for the local \`cp\` + fsync of the same file on the same disk"
+  if ((need > local_rate)); then
+    echo ": the disk, not the runner, rules that target out on this machine."
+  else
+    echo "."
+  fi
+fi

@@ -2,15 +2,21 @@
 
 #include <pthread.h>
 
+#include <cerrno>
+#include <system_error>
 #include <thread>
+
+#include "absl/strings/str_cat.h"
 
 namespace sagewai {
 
 IoPool::IoPool(size_t max_threads, std::chrono::milliseconds idle,
-               absl::AnyInvocable<void() const> on_thread_start)
+               absl::AnyInvocable<void() const> on_thread_start,
+               absl::AnyInvocable<absl::Status(int err) const> thread_failure)
     : max_threads_(max_threads == 0 ? 1 : max_threads),
       idle_(idle),
-      on_thread_start_(std::move(on_thread_start)) {}
+      on_thread_start_(std::move(on_thread_start)),
+      thread_failure_(std::move(thread_failure)) {}
 
 IoPool::~IoPool() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -19,15 +25,30 @@ IoPool::~IoPool() {
   exit_cv_.wait(lock, [this] { return threads_ == 0; });
 }
 
-void IoPool::Submit(Task task) {
-  std::lock_guard<std::mutex> lock(mu_);
+absl::Status IoPool::Submit(Task task) {
+  std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(std::move(task));
   work_cv_.notify_one();
-  if (queue_.size() > idle_threads_ && threads_ < max_threads_) {
-    ++threads_;
+  if (queue_.size() <= idle_threads_ || threads_ >= max_threads_) return absl::OkStatus();
+  ++threads_;
+  try {
     // Detached: the destructor waits for threads_ to reach zero instead, so
     // a thread that ends on its own leaves nothing to join.
     std::thread([this] { WorkerLoop(); }).detach();
+    return absl::OkStatus();
+  } catch (const std::system_error& e) {
+    --threads_;
+    if (threads_ > 0) return absl::OkStatus();  // a running thread gets to it
+    // Nothing will ever run the queue: this task (the only one, as every
+    // earlier one had a thread) goes back to the caller's hands as an error.
+    Task unrun = std::move(queue_.back());
+    queue_.pop_back();
+    lock.unlock();  // the task's captures may take locks of their own
+    unrun = nullptr;
+    const int err = e.code().value() != 0 ? e.code().value() : EAGAIN;
+    if (thread_failure_) return thread_failure_(err);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot start a thread for file I/O: ", e.code().message()));
   }
 }
 

@@ -11,7 +11,9 @@
 #include <deque>
 #include <mutex>
 
+#include "absl/base/attributes.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
 
 namespace sagewai {
 
@@ -20,16 +22,23 @@ class IoPool {
   using Task = absl::AnyInvocable<void() &&>;
 
   // `on_thread_start` runs first on every new thread (e.g. to take the
-  // credentials its file work needs).
+  // credentials its file work needs). `thread_failure` turns the errno of a
+  // thread that could not be created into the status Submit returns (by
+  // default RESOURCE_EXHAUSTED naming the errno).
   explicit IoPool(size_t max_threads, std::chrono::milliseconds idle = std::chrono::seconds(10),
-                  absl::AnyInvocable<void() const> on_thread_start = nullptr);
+                  absl::AnyInvocable<void() const> on_thread_start = nullptr,
+                  absl::AnyInvocable<absl::Status(int err) const> thread_failure = nullptr);
   // Runs the tasks already queued, then joins every thread.
   ~IoPool();
   IoPool(const IoPool&) = delete;
   IoPool& operator=(const IoPool&) = delete;
 
-  // Thread-safe. Tasks run in FIFO order, at most max_threads at once.
-  void Submit(Task task);
+  // Thread-safe. Tasks run in FIFO order, at most max_threads at once. When
+  // no thread runs and none can be started (a full pids limit), the task is
+  // destroyed unrun and the error comes back: the caller ends its call with
+  // it. OK otherwise (a thread that could not be added leaves the task to
+  // the ones running).
+  ABSL_MUST_USE_RESULT absl::Status Submit(Task task);
 
   size_t threads() const;
   size_t queued() const;
@@ -40,6 +49,7 @@ class IoPool {
   const size_t max_threads_;
   const std::chrono::milliseconds idle_;
   const absl::AnyInvocable<void() const> on_thread_start_;
+  const absl::AnyInvocable<absl::Status(int err) const> thread_failure_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable exit_cv_;

@@ -39,7 +39,11 @@ class ReadCall final : public grpc::ServerWriteReactor<v1::ReadChunk> {
     offset_ = request->offset();
     remaining_ = request->length() == 0 ? UINT64_MAX : request->length();
     reading_ = true;
-    service_.pool().Submit([this] { OpenAndRead(); });
+    if (absl::Status started = service_.pool().Submit([this] { OpenAndRead(); }); !started.ok()) {
+      reading_ = false;
+      EndLocked(ToGrpcStatus(started));
+      out_.Release(lock);
+    }
   }
 
   void OnWriteDone(bool ok) override {
@@ -117,7 +121,11 @@ class ReadCall final : public grpc::ServerWriteReactor<v1::ReadChunk> {
       EndLocked(ToGrpcStatus(error_));
     } else if (!free_.empty() && file_.valid()) {
       reading_ = true;
-      service_.pool().Submit([this] { ReadChunk(); });
+      if (absl::Status started = service_.pool().Submit([this] { ReadChunk(); }); !started.ok()) {
+        reading_ = false;
+        error_ = std::move(started);
+        EndLocked(ToGrpcStatus(error_));
+      }
     }
   }
 

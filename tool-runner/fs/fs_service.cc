@@ -6,13 +6,14 @@
 #include <utility>
 #include <vector>
 
-#include "common/log.h"
-#include "tool-runner/fs/fs_glob.h"
-#include "tool-runner/fs/fs_ops.h"
 #include "common/fs_path.h"
-#include "tool-runner/fs/fs_stream_calls.h"
+#include "common/log.h"
 #include "tool-runner/core/admission.h"
 #include "tool-runner/core/grpc_status.h"
+#include "tool-runner/fs/fs_glob.h"
+#include "tool-runner/fs/fs_ops.h"
+#include "tool-runner/fs/fs_stream_calls.h"
+#include "tool-runner/supervisor/spawn_limits.h"
 #include "tool-runner/supervisor/tool_credentials.h"
 
 namespace sagewai {
@@ -26,7 +27,8 @@ namespace {
 // the runner instead.
 void ActAsToolOrDie() {
   if (absl::Status st = ActAsToolForFiles(); !st.ok()) {
-    log::Error("cannot take the tool user's file credentials", {{"error", std::string(st.message())}});
+    log::Error("cannot take the tool user's file credentials",
+               {{"error", std::string(st.message())}});
     abort();
   }
 }
@@ -47,7 +49,9 @@ void KeepTransferMemory() {
 }  // namespace
 
 FilesystemService::FilesystemService(RunnerContext& ctx)
-    : ctx_(ctx), pool_(kIoThreads, std::chrono::seconds(10), ActAsToolOrDie) {
+    : ctx_(ctx), pool_(kIoThreads, std::chrono::seconds(10), ActAsToolOrDie, [](int err) {
+        return SpawnFailureStatus("a thread for file I/O", err);
+      }) {
   KeepTransferMemory();
 }
 
@@ -78,11 +82,14 @@ template <typename Fn>
 grpc::ServerUnaryReactor* FilesystemService::RunUnary(const rpc::Method& method,
                                                       grpc::CallbackServerContext* context, Fn fn) {
   return AdmitUnary(ctx_, context, method, [&](Admission admission, auto* reactor) {
-    pool_.Submit([reactor, call = std::move(admission), fn = std::move(fn)]() mutable {
-      grpc::Status result = ToGrpcStatus(fn());
-      call.LogFinished(result);
-      reactor->Finish(result);
-    });
+    absl::Status started =
+        pool_.Submit([reactor, call = std::move(admission), fn = std::move(fn)]() mutable {
+          grpc::Status result = ToGrpcStatus(fn());
+          call.LogFinished(result);
+          reactor->Finish(result);
+        });
+    // (The task, and the call's admission with it, is gone then.)
+    if (!started.ok()) reactor->Finish(ToGrpcStatus(started));
   });
 }
 

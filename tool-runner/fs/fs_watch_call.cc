@@ -52,7 +52,12 @@ class WatchCall final : public grpc::ServerWriteReactor<v1::WatchEvent> {
                      ? kDefaultWatchQueue
                      : std::min<size_t>(request->max_queued_events(), kMaxWatchQueue);
     setting_up_ = true;
-    service_.pool().Submit([this] { SetUp(); });
+    if (absl::Status started = service_.pool().Submit([this] { SetUp(); }); !started.ok()) {
+      setting_up_ = false;
+      EndLocked(ToGrpcStatus(started), /*client_gone=*/false);
+      ProgressLocked();
+      out_.Release(lock);
+    }
   }
 
   void OnWriteDone(bool ok) override {

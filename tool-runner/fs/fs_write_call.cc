@@ -94,6 +94,16 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
     idx_free_[idx] = true;
   }
 
+  // Hands `task` to the I/O pool; when the pool can run nothing (no thread
+  // can be started), clears `busy` and makes the pool's error the call's.
+  bool SubmitLocked(IoPool::Task task, bool& busy) {
+    absl::Status started = service_.pool().Submit(std::move(task));
+    if (started.ok()) return true;
+    busy = false;
+    error_ = std::move(started);
+    return false;
+  }
+
   void ProgressLocked() {
     if (finish_.finished()) return;
     if (cancelled_ || !error_.ok()) {
@@ -108,14 +118,14 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
       to_disk_.pop_front();
       pending_bytes_ -= msgs_[idx].data().size();
       disk_busy_ = true;
-      service_.pool().Submit([this, idx] { WriteToDisk(idx); });
+      if (!SubmitLocked([this, idx] { WriteToDisk(idx); }, disk_busy_)) return ProgressLocked();
     }
     // The hash starts once the first message has opened the file.
     if (!hash_busy_ && writer_open_ && !to_hash_.empty()) {
       const int idx = to_hash_.front();
       to_hash_.pop_front();
       hash_busy_ = true;
-      service_.pool().Submit([this, idx] { Hash(idx); });
+      if (!SubmitLocked([this, idx] { Hash(idx); }, hash_busy_)) return ProgressLocked();
     }
     if (!disk_busy_ && !hash_busy_ && eof_ && reading_ < 0 && to_disk_.empty() &&
         to_hash_.empty()) {
@@ -125,7 +135,7 @@ class WriteCall final : public grpc::ServerReadReactor<v1::WriteRequest> {
         return;
       }
       disk_busy_ = true;
-      service_.pool().Submit([this] { Commit(); });
+      if (!SubmitLocked([this] { Commit(); }, disk_busy_)) ProgressLocked();
       return;
     }
     // Read the next message while earlier ones go to disk.
