@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -232,11 +233,23 @@ absl::Status Serve(const ServeOptions& options, std::string token) {
   // Idle client connections would hold Shutdown until its deadline: keep
   // it as short as the call grace.
   const auto grace = options.shutdown_grace;
-  std::thread stopper([&server, grace] {
+  auto stop_server = [&server, grace] {
     server->Shutdown(std::chrono::system_clock::now() + grace);
-  });
+  };
+  std::thread stopper;
+  try {
+    stopper = std::thread(stop_server);
+  } catch (const std::system_error& e) {
+    // No thread to be had (the tools hold every pid): kill the calls first,
+    // which frees their pids, then stop the server on this thread.
+    log::Warn("shutting down without a helper thread", {{"error", e.what()}});
+  }
   (*supervisor)->Shutdown(options.shutdown_grace);
-  stopper.join();
+  if (stopper.joinable()) {
+    stopper.join();
+  } else {
+    stop_server();
+  }
   for (const ListenAddress& a : *addresses) {
     if (a.kind == ListenAddress::Kind::kUnix) unlink(a.path.c_str());
   }
