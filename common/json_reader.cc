@@ -44,7 +44,8 @@ static bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 // consumed, or returns an error naming the byte offset.
 class Parser {
  public:
-  Parser(absl::string_view text, int max_depth) : text_(text), max_depth_(max_depth) {}
+  Parser(absl::string_view text, int max_depth, bool reject_duplicate_keys)
+      : text_(text), max_depth_(max_depth), reject_duplicate_keys_(reject_duplicate_keys) {}
 
   absl::StatusOr<Value> ParseDocument() {
     SkipWhitespace();
@@ -102,8 +103,13 @@ class Parser {
     }
     while (true) {
       if (Peek() != '"') return Error("expected a string as object key");
+      const size_t key_pos = pos_;
       std::string key;
       if (absl::Status s = ParseString(key); !s.ok()) return s;
+      if (reject_duplicate_keys_ && object.Find(key) != nullptr) {
+        pos_ = key_pos;
+        return Error(absl::StrCat("duplicate object key ", Quote(key)));
+      }
       SkipWhitespace();
       if (Peek() != ':') return Error("expected ':' after an object key");
       ++pos_;
@@ -332,6 +338,7 @@ class Parser {
 
   absl::string_view text_;
   int max_depth_;
+  bool reject_duplicate_keys_;
   size_t pos_ = 0;
 };
 
@@ -341,7 +348,7 @@ absl::StatusOr<Value> Parse(absl::string_view text, const ParseOptions& options)
         "JSON input is ", text.size(), " bytes, over the limit of ", options.max_bytes, " bytes"));
   }
   const int depth = std::max(0, std::min(options.max_depth, kMaxSupportedDepth));
-  return Parser(text, depth).ParseDocument();
+  return Parser(text, depth, options.reject_duplicate_keys).ParseDocument();
 }
 
 }  // namespace sagewai::json

@@ -24,6 +24,10 @@ struct ParseOptions {
   // Arrays and objects nested deeper are refused: `[[1]]` has depth 2, a
   // scalar depth 0. Values above kMaxSupportedDepth are lowered to it.
   int max_depth = 128;
+  // An object naming a key twice is refused ("duplicate object key \"k\"")
+  // instead of keeping the last value: readers of one document must not
+  // disagree on what it says.
+  bool reject_duplicate_keys = false;
 };
 
 // The parser recurses once per nesting level; this bounds its stack use.

@@ -178,6 +178,22 @@ TEST(JsonParseTest, ObjectKeepsInsertionOrderAndLastDuplicateWins) {
   EXPECT_EQ(Serialize(v), R"({"z":3,"a":2,"m":4})");
 }
 
+TEST(JsonParseTest, DuplicateKeysCanBeRefused) {
+  ParseOptions strict;
+  strict.reject_duplicate_keys = true;
+  EXPECT_EQ(ParseError(R"({"z":1,"a":2,"z":3})", strict),
+            "invalid JSON at byte 13: duplicate object key \"z\", found '\"'");
+  // At any depth, and by value after unescaping.
+  EXPECT_THAT(ParseError(R"([{"a":{"k":1,"\u006b":2}}])", strict),
+              ::testing::HasSubstr("duplicate object key \"k\""));
+  // The same key in sibling objects is no duplicate.
+  EXPECT_EQ(Serialize(*Parse(R"([{"k":1},{"k":2}])", strict)), R"([{"k":1},{"k":2}])");
+  std::string big = "{";
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&big, i ? "," : "", "\"k", i, "\":", i);
+  EXPECT_TRUE(Parse(big + "}", strict).ok());
+  EXPECT_THAT(ParseError(big + ",\"k42\":0}", strict), ::testing::HasSubstr("\"k42\""));
+}
+
 TEST(JsonParseTest, LargeObjectsUseTheIndex) {
   std::string text = "{";
   for (int i = 0; i < 1000; ++i) absl::StrAppend(&text, i ? "," : "", "\"k", i, "\":", i);

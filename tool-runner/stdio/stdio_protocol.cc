@@ -95,8 +95,20 @@ std::optional<std::string> Dispatcher::HandleLine(absl::string_view line) const 
   const json::Value unknown_id(0);
   json::ParseOptions parse_options;
   parse_options.max_bytes = options_.max_request_bytes;
+  parse_options.reject_duplicate_keys = true;
   absl::StatusOr<json::Value> request = json::Parse(line, parse_options);
   if (!request.ok()) {
+    // Valid JSON but for a repeated key: an invalid request, answered with
+    // the id a last-wins reader would see.
+    parse_options.reject_duplicate_keys = false;
+    absl::StatusOr<json::Value> lenient = json::Parse(line, parse_options);
+    if (lenient.ok()) {
+      const json::Value* id = lenient->is_object() ? lenient->Find("id") : nullptr;
+      const bool id_known = id != nullptr && (id->is_number() || id->is_string());
+      return Reject(
+          id_known ? *id : unknown_id, kInvalidRequest,
+          absl::StrCat("Invalid Request: ", request.status().message(), "; name each key once"));
+    }
     return Reject(unknown_id, kParseError,
                   absl::StrCat("Parse error: ", request.status().message(),
                                "; send one JSON object per line"));

@@ -17,6 +17,8 @@
 //   no line is written for it, not even for an unknown method or bad params
 //   (those are logged). Invalid requests (bad `jsonrpc`, no string `method`)
 //   are always answered, with id 0 when there is none.
+// - A key repeated in any object of the request is -32600 (invalid request),
+//   with the id when the request has one.
 // - `jsonrpc` may be absent; when present it must be "2.0". Batches (arrays)
 //   are refused with -32600.
 // - params: `tool` (string, required), `args` (object; absent means {}),

@@ -148,6 +148,18 @@ TEST_F(DispatcherTest, InvalidRequests) {
   EXPECT_EQ(ErrorCode(R"({"foo":"bar"})"), kInvalidRequest);
 }
 
+TEST_F(DispatcherTest, RepeatedKeysAreInvalidRequestsWithTheirId) {
+  EXPECT_EQ(ErrorCode(R"({"id":4,"method":"exec","params":{"tool":"bash",)"
+                      R"("args":{"command":"echo a","command":"echo b"}}})",
+                      "4"),
+            kInvalidRequest);
+  EXPECT_THAT(last_message_, HasSubstr("duplicate object key \"command\""));
+  EXPECT_EQ(recorder_.calls, 0) << "nothing ran";
+  EXPECT_EQ(ErrorCode(R"({"id":"a","id":"b","method":"exec"})", "\"b\""), kInvalidRequest);
+  EXPECT_EQ(ErrorCode(R"({"method":"exec","method":"exec"})"), kInvalidRequest);
+  EXPECT_EQ(ErrorCode(R"([{"a":1,"a":1}])"), kInvalidRequest);
+}
+
 TEST_F(DispatcherTest, JsonrpcMemberMayBeAbsent) {
   EXPECT_THAT(Handle(R"({"id":9,"method":"exec","params":{"tool":"bash","args":{"command":"x"}}})"),
               StartsWith(R"({"jsonrpc":"2.0","id":9,"result":{"call_id":null,"ok":true)"));
