@@ -1,5 +1,6 @@
 #include "common/fs_path.h"
 
+#include <limits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -68,6 +69,13 @@ absl::StatusOr<std::string> PathArg(absl::string_view field, const std::string& 
   }
   if (path.empty() && !allow_empty) {
     return absl::InvalidArgumentError(absl::StrCat("`", field, "` is empty"));
+  }
+  // The kernel would say ENAMETOOLONG, but a message quoting such a path
+  // outgrows what a gRPC client accepts as trailers (8 KiB by default).
+  if (path.size() >= PATH_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat("`", field, "` is ", path.size(),
+                                                   " bytes long; paths must be shorter than ",
+                                                   PATH_MAX, " bytes (PATH_MAX)"));
   }
   return path;
 }

@@ -30,7 +30,8 @@ std::string QuotePath(absl::string_view path);
 
 // Picks the raw bytes when given (they carry names that are not UTF-8),
 // else the string. INVALID_ARGUMENT when the result contains a NUL byte or
-// is empty and `allow_empty` is false (`field` names the request field).
+// is empty and `allow_empty` is false (`field` names the request field), or
+// is PATH_MAX bytes or longer.
 absl::StatusOr<std::string> PathArg(absl::string_view field, const std::string& text,
                                     const std::string& raw, bool allow_empty);
 

@@ -1,6 +1,7 @@
 #include "common/fs_path.h"
 
 #include <gtest/gtest.h>
+#include <limits.h>
 
 #include "common/errno_status.h"
 #include "common/fs_test_util.h"
@@ -30,6 +31,14 @@ TEST(FsPathTest, DisplayFormsOfNames) {
             "a\\xffb");
   EXPECT_EQ(DisplayName("new\nline"), "new\nline");
   EXPECT_EQ(QuotePath("new\nline\x01\xfe"), "new\\nline\\x01\\xfe");
+}
+
+TEST(FsPathTest, PathArgRefusesPathsOfPathMaxOrLonger) {
+  EXPECT_TRUE(PathArg("path", std::string(PATH_MAX - 1, 'a'), "", false).ok());
+  const absl::Status too_long = PathArg("path", "", std::string(10000, 'a'), false).status();
+  EXPECT_EQ(too_long.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(too_long.message(),
+            "`path` is 10000 bytes long; paths must be shorter than 4096 bytes (PATH_MAX)");
 }
 
 TEST(FsPathTest, PathArgPrefersBytesAndRefusesNul) {
