@@ -252,11 +252,13 @@ class StdioBadInputTest(unittest.TestCase):
                 ("fs.write", {"path": "x\u0000", "content": "x"}, "contains a NUL byte"),
                 ("fs.write", {"path": "f"}, "args.content is required"),
                 ("fs.read", {"path": "f", "offset": -1}, "must be a non-negative integer"),
-                ("fs.read", {"path": "f", "encoding": "rot13"}, "args.encoding must be")):
+                ("fs.read", {"path": "f", "encoding": "rot13"}, "args.encoding must be"),
+                ("fs.stat", {"path": "a" * 10000},
+                 "`args.path` is 10000 bytes long; paths must be shorter than 4096 bytes")):
             with self.subTest(tool=tool, args=args):
                 self.expect_error(request(20, tool=tool, args=args), INVALID_PARAMS, 20, fragment)
-        # A directory read as a file, a 10,000-byte name: the tool ran and failed.
-        for path, error in ((".", "Is a directory"), ("a" * 10000, "File name too long")):
+        # A directory read as a file, a name over NAME_MAX: the tool ran and failed.
+        for path, error in ((".", "Is a directory"), ("a" * 300, "File name too long")):
             with self.subTest(path=path[:20]):
                 self.runner.send(request(21, tool="fs.read", args={"path": path}))
                 reply = self.runner.read_line()["result"]
