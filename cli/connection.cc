@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
 #include "cli/peer_check.h"
+#include "cli/runner_death.h"
 #include "cli/sandbox_resolve.h"
 #include "common/grpc_client_auth.h"
 #include "common/unique_fd.h"
@@ -179,6 +180,13 @@ CliError Connection::Describe(const grpc::Status& status, absl::string_view meth
   if (effective.error_code() == grpc::UNAVAILABLE && address_.kind == Address::Kind::kUnix) {
     context.socket_probe = ProbeUnixSocket(address_.path);
   }
+  if (!sandbox_container_.empty() &&
+      (effective.error_code() == grpc::UNAVAILABLE || effective.error_code() == grpc::CANCELLED ||
+       effective.error_code() == grpc::INTERNAL || effective.error_code() == grpc::UNKNOWN)) {
+    if (std::optional<std::string> death = RunnerDeathReport(sandbox_container_)) {
+      return CliError{kExitUnavailable, *std::move(death), /*runner_died=*/true};
+    }
+  }
   if (effective.error_code() == grpc::UNIMPLEMENTED && method != "Runner.GetInfo") {
     context.server_version = FetchServerVersion(absl::Seconds(3));
   }
@@ -250,9 +258,10 @@ std::unique_ptr<Connection> ConnectFromFlags(const std::optional<std::string>& a
       policy.peer.pid_source =
           absl::StrCat("the runner of sandbox ", *sandbox, ", the child of its PID 1");
     }
-    return Established(
-        std::make_unique<Connection>(*std::move(address), *std::move(token), std::move(policy)),
-        error);
+    auto connection =
+        std::make_unique<Connection>(*std::move(address), *std::move(token), std::move(policy));
+    connection->set_sandbox_container(endpoint->container);
+    return Established(std::move(connection), error);
   }
   absl::StatusOr<Address> address = ResolveAddress(addr_flag, getenv(kAddrEnv));
   if (!address.ok()) {

@@ -35,6 +35,9 @@ class Connection {
   Connection(Address address, Token token, ConnectionPolicy policy = {});
 
   const Address& address() const { return address_; }
+  // The container of a --sandbox runner: a lost connection is then
+  // described by its state and log (cli/runner_death.h).
+  void set_sandbox_container(std::string id) { sandbox_container_ = std::move(id); }
   const Token& token() const { return token_; }
 
   // Before a single byte of a call is sent: for a unix socket, connects it
@@ -77,6 +80,7 @@ class Connection {
   mutable std::shared_ptr<grpc::Channel> channel_;
   // gRPC over our own connected fd: it cannot reconnect, and is connected.
   mutable bool over_fd_ = false;
+  std::string sandbox_container_;
 };
 
 // Records the --sandbox option for ConnectFromFlags (main() calls it).

@@ -327,12 +327,15 @@ int ExecSession::Finish(bool got_exit, const pb::BashResult& result, const grpc:
   CliError error = connection_.Describe(
       status, "Bash.Stream",
       options_.timeout ? std::optional(*options_.timeout + kDeadlineSlack) : std::nullopt);
-  if (started_ &&
+  if (started_ && !error.runner_died &&
       (status.error_code() == grpc::UNAVAILABLE || status.error_code() == grpc::CANCELLED ||
        status.error_code() == grpc::INTERNAL || status.error_code() == grpc::UNKNOWN)) {
     error.message =
         absl::StrCat("lost the runner at ", connection_.address().text, " while the command ran (",
                      status.error_message(), ") — the command's outcome is unknown");
+  }
+  if (started_ && error.runner_died) {
+    error.message = absl::StrCat("while the command ran (its outcome is unknown), ", error.message);
   }
   fprintf(stderr, "%s\n", error.message.c_str());
   return error.exit_code;

@@ -17,6 +17,8 @@ namespace sagewai::cli {
 struct CliError {
   int exit_code = 0;
   std::string message;
+  // The message already says the sandbox's runner died (RunnerDeathReport).
+  bool runner_died = false;
 };
 
 struct RpcErrorContext {

@@ -182,7 +182,7 @@ int Main(int argc, char** argv) {
     log::Error(st.message(), {{"exit_code", st.exit_code()}});
     return st.exit_code();
   }
-  return Supervise(startup.signal_fd, startup.child);
+  return Supervise(startup.signal_fd, startup.child, startup.runner.has_value());
 }
 
 }  // namespace

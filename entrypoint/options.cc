@@ -17,7 +17,8 @@ const char* UsageText() {
 
 PID 1 of a Sagewai sandbox container: reaps zombies, forwards signals to its
 child, exits with the child's code (128+N when it died of signal N, 127 when
-the command is not found, 126 when it cannot be executed). Before starting the
+the command is not found, 126 when it cannot be executed; 3 when the
+tool-runner died of a signal this process did not forward, e.g. SIGKILL). Before starting the
 child it removes SESSION_TOKEN, CONTROL_PLANE_URL and SESSION_ID from the
 environment (sagewai-tool-runner alone receives them, through an inherited
 file descriptor named by SAGEWAI_SECRETS_FD) and drops privileges to AGENT_USER.

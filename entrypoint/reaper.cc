@@ -6,10 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bitset>
 #include <cerrno>
+#include <string>
 
 #include "common/log.h"
 #include "entrypoint/signals.h"
+#include "entrypoint/step_status.h"
 
 namespace sagewai::entrypoint {
 
@@ -52,9 +55,10 @@ bool ReapZombies(pid_t main_pid, int* main_status) {
   }
 }
 
-int Supervise(int signal_fd, pid_t main_pid) {
+int Supervise(int signal_fd, pid_t main_pid, bool is_runner) {
   const pid_t self = getpid();
   int status = 0;
+  std::bitset<NSIG> forwarded;
   while (!ReapZombies(main_pid, &status)) {
     signalfd_siginfo info;
     WaitForSignal(signal_fd, &info);
@@ -64,8 +68,21 @@ int Supervise(int signal_fd, pid_t main_pid) {
       log::Warn("cannot forward a signal to the command",
                 {{"signal", sig}, {"pid", static_cast<int>(main_pid)}, {"error", strerror(errno)}});
     } else {
+      if (sig > 0 && sig < NSIG) forwarded.set(sig);
       log::Debug("forwarded a signal", {{"signal", sig}, {"pid", static_cast<int>(main_pid)}});
     }
+  }
+  if (WIFSIGNALED(status) && !forwarded.test(WTERMSIG(status))) {
+    const int sig = WTERMSIG(status);
+    const char* abbrev = sigabbrev_np(sig);
+    const std::string name = abbrev != nullptr ? std::string("SIG") + abbrev : "?";
+    const int code = is_runner ? kExitRunnerKilled : ExitCodeFromWaitStatus(status);
+    log::Error(is_runner ? "the tool-runner died of a signal PID 1 did not send it: killed from "
+                           "outside the container (kill on the host), by the kernel's OOM "
+                           "killer, or it crashed; the sandbox ends"
+                         : "the command died of a signal PID 1 did not send it",
+               {{"signal", sig}, {"signal_name", name}, {"exit_code", code}});
+    return code;
   }
   const int code = ExitCodeFromWaitStatus(status);
   log::Debug("command exited", {{"exit_code", code}});

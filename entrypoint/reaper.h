@@ -22,8 +22,10 @@ bool ReapZombies(pid_t main_pid, int* main_status);
 
 // Runs until `main_pid` exits: forwards the signals read from `signal_fd` to
 // it and reaps every zombie. Never gives up on an error of its own. Returns
-// the exit code for this process.
-int Supervise(int signal_fd, pid_t main_pid);
+// the exit code for this process: the child's, or 128+N for a death by
+// signal N; kExitRunnerKilled when `is_runner` and N was not forwarded by
+// us. A death by a signal we did not forward is logged as an error.
+int Supervise(int signal_fd, pid_t main_pid, bool is_runner = false);
 
 }  // namespace sagewai::entrypoint
 

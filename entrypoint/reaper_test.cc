@@ -21,7 +21,8 @@ TEST(ExitCodeTest, ExitStatusOrSignal) {
 
 // Runs `body` in a forked process and returns its exit code, so that blocked
 // signals and subreaper state do not leak into the test runner.
-int InFork(int (*body)()) {
+template <typename Body>
+int InFork(Body body) {
   const pid_t pid = fork();
   if (pid == 0) _exit(body());
   int status = 0;
@@ -30,40 +31,40 @@ int InFork(int (*body)()) {
 }
 
 TEST(ReapZombiesTest, ReapsOrphansAndReportsTheMainChild) {
-  EXPECT_EQ(InFork([]() -> int {
-              if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return 20;
-              // Orphans: children of a child that exits at once.
-              const pid_t middle = fork();
-              if (middle == 0) {
-                for (int i = 0; i < 5; ++i) {
-                  if (fork() == 0) _exit(0);
-                }
-                _exit(0);
-              }
-              const pid_t main_child = fork();
-              if (main_child == 0) _exit(9);
-              int main_status = -1;
-              bool main_seen = false;
-              int reaped_everything = 0;
-              alarm(30);  // a hang fails the fork instead of the whole run
-              for (int i = 0; i < 500 && reaped_everything == 0; ++i) {
-                // Wake when a child has exited, without reaping it: that
-                // is left to ReapZombies.
-                siginfo_t info{};
-                if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) != 0 && errno == ECHILD &&
-                    !main_seen) {
-                  return 24;
-                }
-                if (ReapZombies(main_child, &main_status)) main_seen = true;
-                if (main_seen && waitpid(-1, nullptr, WNOHANG) < 0 && errno == ECHILD) {
-                  reaped_everything = 1;
-                }
-              }
-              if (!main_seen) return 21;
-              if (ExitCodeFromWaitStatus(main_status) != 9) return 22;
-              return reaped_everything ? 0 : 23;
-            }),
-            0);
+  EXPECT_EQ(
+      InFork([]() -> int {
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return 20;
+        // Orphans: children of a child that exits at once.
+        const pid_t middle = fork();
+        if (middle == 0) {
+          for (int i = 0; i < 5; ++i) {
+            if (fork() == 0) _exit(0);
+          }
+          _exit(0);
+        }
+        const pid_t main_child = fork();
+        if (main_child == 0) _exit(9);
+        int main_status = -1;
+        bool main_seen = false;
+        int reaped_everything = 0;
+        alarm(30);  // a hang fails the fork instead of the whole run
+        for (int i = 0; i < 500 && reaped_everything == 0; ++i) {
+          // Wake when a child has exited, without reaping it: that
+          // is left to ReapZombies.
+          siginfo_t info{};
+          if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) != 0 && errno == ECHILD && !main_seen) {
+            return 24;
+          }
+          if (ReapZombies(main_child, &main_status)) main_seen = true;
+          if (main_seen && waitpid(-1, nullptr, WNOHANG) < 0 && errno == ECHILD) {
+            reaped_everything = 1;
+          }
+        }
+        if (!main_seen) return 21;
+        if (ExitCodeFromWaitStatus(main_status) != 9) return 22;
+        return reaped_everything ? 0 : 23;
+      }),
+      0);
 }
 
 TEST(SuperviseTest, ForwardsSignalsAndReturnsTheChildCode) {
@@ -86,6 +87,52 @@ TEST(SuperviseTest, ForwardsSignalsAndReturnsTheChildCode) {
                 _exit(0);
               }
               return Supervise(fd, child);
+            }),
+            128 + SIGTERM);
+}
+
+// A child that dies of `sig` by itself, under Supervise with `is_runner`.
+int SuperviseChildKilledBy(int sig, bool is_runner) {
+  return InFork([sig, is_runner]() -> int {
+    sigset_t previous;
+    if (!BlockSignals(&previous).ok()) return 40;
+    int fd = -1;
+    if (!OpenSignalFd(&fd).ok()) return 41;
+    const pid_t child = fork();
+    if (child == 0) {
+      ResetSignalsForExec(previous);
+      raise(sig);
+      _exit(0);
+    }
+    return Supervise(fd, child, is_runner);
+  });
+}
+
+TEST(SuperviseTest, ARunnerKilledByASignalNotForwardedGetsItsOwnCode) {
+  EXPECT_EQ(SuperviseChildKilledBy(SIGKILL, /*is_runner=*/true), kExitRunnerKilled);
+  EXPECT_EQ(SuperviseChildKilledBy(SIGSEGV, /*is_runner=*/true), kExitRunnerKilled);
+  // Any other command: tini's 128+N.
+  EXPECT_EQ(SuperviseChildKilledBy(SIGKILL, /*is_runner=*/false), 128 + SIGKILL);
+}
+
+TEST(SuperviseTest, ARunnerEndedByAForwardedSignalKeeps128PlusN) {
+  EXPECT_EQ(InFork([]() -> int {
+              sigset_t previous;
+              if (!BlockSignals(&previous).ok()) return 30;
+              int fd = -1;
+              if (!OpenSignalFd(&fd).ok()) return 31;
+              const pid_t child = fork();
+              if (child == 0) {
+                ResetSignalsForExec(previous);
+                pause();
+                _exit(0);
+              }
+              const pid_t parent = getpid();
+              if (fork() == 0) {
+                kill(parent, SIGTERM);
+                _exit(0);
+              }
+              return Supervise(fd, child, /*is_runner=*/true);
             }),
             128 + SIGTERM);
 }

@@ -12,6 +12,10 @@ namespace sagewai::entrypoint {
 // Exit codes of the entrypoint's own failures (the child's codes pass through).
 inline constexpr int kExitStartFailure = 1;  // refused or failed to start
 inline constexpr int kExitUsage = 2;         // bad command line
+// The tool-runner died of a signal PID 1 did not send it (SIGKILL from
+// outside, the OOM killer, a crash): not 128+N, which `docker stop` and a
+// forwarded signal give. Any other command keeps tini's 128+N.
+inline constexpr int kExitRunnerKilled = 3;
 inline constexpr int kExitNotExecutable = 126;
 inline constexpr int kExitNotFound = 127;
 
