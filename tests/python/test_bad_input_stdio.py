@@ -300,7 +300,8 @@ class StdioBadInputTest(unittest.TestCase):
 
     def test_deep_nesting_does_not_overflow(self):
         depth = 100_000
-        self.expect_error(b"[" * depth + b"]" * depth + b"\n", PARSE, 0, "nesting deeper than 128 levels")
+        self.expect_error(b"[" * depth + b"]" * depth + b"\n", PARSE, 0,
+                          "nesting deeper than 128 levels")
         self.expect_error(b'{"a":' * depth + b"1" + b"}" * depth + b"\n", PARSE, 0,
                           "nesting deeper than 128 levels")
         self.expect_error(b'{"id":17,"method":"exec","params":{"tool":"bash","args":' +
