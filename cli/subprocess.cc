@@ -317,7 +317,7 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     }
     if (child->stdin_fd()) fds[nfds++] = {child->stdin_fd().get(), POLLOUT, 0};
     int wait_ms =
-        static_cast<int>(std::min<int64_t>(100, absl::ToInt64Milliseconds(deadline - now) + 1));
+        static_cast<int>(std::min<int64_t>(99, absl::ToInt64Milliseconds(deadline - now)) + 1);
     int ready = ::poll(fds, nfds, wait_ms);
     if (ready < 0 && errno != EINTR) return ErrnoStatus("poll");
     if (child->stdout_fd()) ReadAvailable(child->stdout_fd(), result.out, options.max_output);

@@ -111,7 +111,7 @@ TEST(CliProcStatusTest, ParseAndCheck) {
 
 TEST(CliPid1Test, Entrypoint) {
   EXPECT_EQ(
-      CheckPid1(std::string("/usr/local/bin/sagewai-entrypoint\0sagewai-tool-runner\0serve\0", 62)),
+      CheckPid1(std::string("/usr/local/bin/sagewai-entrypoint\0sagewai-tool-runner\0serve\0", 60)),
       std::nullopt);
   EXPECT_EQ(CheckPid1("sagewai-entrypoint"), std::nullopt);
   auto tini = CheckPid1(std::string("/usr/bin/tini\0--\0sleep\0", 23));

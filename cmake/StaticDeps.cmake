@@ -56,6 +56,12 @@ add_library(sagewai::capng ALIAS sagewai_capng)
 
 # A fully static, size-trimmed executable for use inside containers.
 function(sagewai_static_executable target)
+  if(SAGEWAI_SANITIZE)
+    # ASan's runtime cannot be linked statically: a sanitizer build is for
+    # the tests on this machine, never for images.
+    target_link_options(${target} PRIVATE -Wl,--gc-sections)
+    return()
+  endif()
   target_link_options(${target} PRIVATE -static -Wl,--gc-sections)
   # glibc's static NSS warnings (getaddrinfo etc.) are expected: we never
   # resolve users or hosts through NSS.

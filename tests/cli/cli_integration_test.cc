@@ -338,7 +338,7 @@ TEST_F(CliTest, OverTcp) {
        {absl::StrCat("tcp://127.0.0.1:", port_), absl::StrCat("localhost:", port_)}) {
     ProcessResult r = Cli({"exec", "--addr", addr, "--", "echo over tcp"});
     EXPECT_EQ(r.out, "over tcp\n") << addr << ": " << r.err;
-    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.exit_code, 0) << addr << ": " << r.err;
   }
   ProcessResult refused = Cli({"info", "--addr", absl::StrCat("127.0.0.1:", FreePort())});
   EXPECT_EQ(refused.exit_code, kExitUnavailable);

@@ -90,7 +90,9 @@ TEST_F(FsGrpcTest, WatchOfASlowClientOverflowsInsteadOfGrowing) {
     }
   }
   EXPECT_TRUE(overflow) << "read " << seen << " events of 3000+ without an OVERFLOW";
+#ifndef SAGEWAI_SANITIZED  // ASan's shadow memory and quarantine are not ours to bound
   EXPECT_LT(runner_->StatusField("VmRSS"), 64 * 1024);
+#endif
   ctx->TryCancel();
   while (reader->Read(&e)) {
   }

@@ -36,8 +36,10 @@ TEST_F(FsGrpcTest, RoundTripsWithChecksums) {
 TEST_F(FsGrpcTest, RoundTrip256MiBWithBoundedMemory) {
   RoundTrip(uint64_t{256} << 20);
   const long peak_kb = runner_->StatusField("VmHWM");
+#ifndef SAGEWAI_SANITIZED  // ASan's shadow memory and quarantine are not ours to bound
   EXPECT_LT(peak_kb, 64 * 1024) << "the runner's memory grew with the file: peak " << peak_kb
                                 << " KiB";
+#endif
 }
 
 TEST_F(FsGrpcTest, UnevenAndEmptyMessagesArriveInOrderWithTheirHash) {

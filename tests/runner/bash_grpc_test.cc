@@ -196,7 +196,9 @@ TEST_F(BashGrpcTest, ManyConcurrentCallsWithBoundedThreads) {
     EXPECT_EQ(results[i].stdout(), std::to_string(i) + "\n");
   }
   EXPECT_LE(threads, 16) << "the runner's threads must stay bounded";
+#ifndef SAGEWAI_SANITIZED  // ASan's shadow memory and quarantine are not ours to bound
   EXPECT_LT(rss_kb, 64 * 1024);
+#endif
 }
 
 TEST_F(BashGrpcTest, StreamCarriesStdinOutputAndSignals) {
