@@ -20,6 +20,17 @@ absl::StatusOr<CommandSpec> BashCommandSpec(const BashDefaults& defaults,
                                             const v1::BashRequest& request,
                                             std::chrono::milliseconds timeout) {
   if (request.command().empty()) return absl::InvalidArgumentError("`command` is empty");
+  // execve takes C strings: whatever followed a NUL would be dropped
+  // silently, and the command run would not be the one asked for.
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string&>{"command", request.command()},
+        {"cwd", request.cwd()}}) {
+    if (const size_t nul = value.find('\0'); nul != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("`", field,
+                                                     "` contains a NUL byte (at offset ", nul,
+                                                     "), which no command or path can hold"));
+    }
+  }
   CommandSpec spec;
   spec.process.cwd = ResolveCwd(defaults.workdir, request.cwd());
   std::map<std::string, std::string> overrides(request.env().begin(), request.env().end());
@@ -234,8 +245,8 @@ class StreamCall final
   // The first message: start the command.
   void StartLocked(std::unique_lock<std::mutex>& lock) {
     if (request_.kind_case() != v1::BashStreamRequest::kStart) {
-      EndLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                             "the first message must be `start`"));
+      EndLocked(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first message must be `start`"));
       return;
     }
     auto spec = BashCommandSpec(call_.ctx(), request_.start());
