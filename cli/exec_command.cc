@@ -310,7 +310,14 @@ int ExecSession::Run() {
 }
 
 int ExecSession::Finish(bool got_exit, const pb::BashResult& result, const grpc::Status& status) {
-  if (got_exit) return ExitCodeForResult(result);
+  if (got_exit) {
+    if (result.oom_killed()) {
+      fprintf(stderr,
+              "sagewai-sandbox exec: the command was killed by the kernel's OOM killer (the "
+              "sandbox's memory limit, start --mem)\n");
+    }
+    return ExitCodeForResult(result);
+  }
   if (output_lost_) return kExitSignalBase + SIGPIPE;
   if (int sig = cancelled_by_signal_.load()) {
     fprintf(stderr,

@@ -63,6 +63,7 @@ void FillBashResult(const CommandResult& r, v1::BashResult* out) {
   out->set_stdout_bytes(r.stdout_bytes);
   out->set_stderr_bytes(r.stderr_bytes);
   out->set_pid(r.pid);
+  out->set_oom_killed(r.oom_killed);
 }
 
 namespace {

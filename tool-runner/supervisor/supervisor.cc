@@ -13,6 +13,7 @@
 #include "common/errno_status.h"
 #include "common/fd_io.h"
 #include "common/log.h"
+#include "tool-runner/supervisor/oom_counter.h"
 #include "tool-runner/supervisor/output_buffer.h"
 #include "tool-runner/supervisor/supervisor_command.h"
 #include "tool-runner/supervisor/tool_credentials.h"
@@ -56,6 +57,14 @@ absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Start(SupervisorOptions 
   auto watched =
       raw->loop_->Watch(raw->sigchld_.get(), EPOLLIN, [raw](uint32_t) { raw->OnSigchld(); });
   if (!watched.ok()) return watched;
+  if (std::optional<std::string> file = FindOomCounterFile()) {
+    raw->oom_counter_file_ = *std::move(file);
+    log::Debug("OOM kills counted from", {{"file", raw->oom_counter_file_}});
+  } else {
+    log::Info(
+        "results cannot say oom_killed: no cgroup memory.events or memory.oom_control "
+        "with an oom_kill count is readable here");
+  }
   raw->thread_ = std::thread([raw] { raw->loop_->Run(); });
   return sup;
 }
@@ -96,6 +105,9 @@ void Supervisor::StartCommand(uint64_t id, CommandSpec spec,
     observer->OnStartFailed(absl::UnavailableError("the tool-runner is shutting down"));
     return;
   }
+  // Before the spawn: a command killed at once must see the count rise.
+  std::optional<uint64_t> oom_kills_before;
+  if (!oom_counter_file_.empty()) oom_kills_before = ReadOomKillCount(oom_counter_file_);
   auto spawned = ops().Spawn(id, spec.process);
   if (!spawned.ok()) {
     --running_;
@@ -109,6 +121,7 @@ void Supervisor::StartCommand(uint64_t id, CommandSpec spec,
   c.stream = spec.stream_output;
   c.observer = std::move(observer);
   c.started = Clock::now();
+  c.oom_kills_before = oom_kills_before;
   c.timeline.launched = launched;
   c.timeline.loop_start = loop_start;
   c.timeline.spawned = c.started;
@@ -400,9 +413,14 @@ void Supervisor::MaybeFinish(uint64_t id) {
   }
   r.timed_out = c.timed_out;
   r.cancelled = c.cancelled;
+  if (r.signal == SIGKILL && !c.killing && c.oom_kills_before) {
+    const std::optional<uint64_t> now = ReadOomKillCount(oom_counter_file_);
+    r.oom_killed = now && *now > *c.oom_kills_before;
+  }
   r.timeline = c.timeline;
   r.timeline.finished = Clock::now();
-  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(r.timeline.finished - c.started);
+  r.duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(r.timeline.finished - c.started);
   std::shared_ptr<CommandObserver> observer = std::move(c.observer);
   commands_.erase(id);
   ops().ReleaseCall(id);

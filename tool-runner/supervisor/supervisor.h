@@ -60,6 +60,9 @@ struct CommandResult {
   uint64_t stderr_bytes = 0;
   bool timed_out = false;
   bool cancelled = false;
+  // Died of a SIGKILL the runner did not send while the cgroup's OOM-kill
+  // count rose (oom_counter.h); false where no count can be read.
+  bool oom_killed = false;
   std::chrono::milliseconds duration{0};
   CommandTimeline timeline;
 };
@@ -179,6 +182,8 @@ class Supervisor {
   std::unordered_map<uint64_t, std::unique_ptr<Command>> commands_;
   std::unordered_map<pid_t, uint64_t> by_pid_;
   bool shutting_down_ = false;
+  // The cgroup file with the OOM-kill count; empty when there is none.
+  std::string oom_counter_file_;
 };
 
 }  // namespace sagewai

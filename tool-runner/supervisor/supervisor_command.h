@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,8 @@ struct Supervisor::Command {
   bool killing = false;
   bool timed_out = false;
   bool cancelled = false;
+  // The cgroup's OOM-kill count before the spawn (nullopt: none readable).
+  std::optional<uint64_t> oom_kills_before;
   // While a killed call's processes die: what reports their end, and the
   // limit of that wait.
   std::vector<UniqueFd> dying;
