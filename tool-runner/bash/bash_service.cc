@@ -74,7 +74,8 @@ void LogCall(const Admission& call, const CommandResult& r) {
                               {"duration_ms", static_cast<int64_t>(r.duration.count())},
                               {"exit_code", r.exit_code},
                               {"timed_out", r.timed_out},
-                              {"cancelled", r.cancelled}});
+                              {"cancelled", r.cancelled},
+                              {"oom_killed", r.oom_killed}});
   if (!log::Enabled(log::Level::kDebug)) return;
   // Where the call's time went, in microseconds: scripts/bench-profile.sh
   // reads these lines.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/fd_io.h"
 #include "common/log.h"
+#include "tool-runner/supervisor/oom_counter.h"
 #include "tool-runner/supervisor/process_group.h"
 
 namespace sagewai::code_eval {
@@ -343,6 +344,7 @@ void Interpreter::Eval(absl::string_view code, std::chrono::milliseconds timeout
   interrupted_ = false;
   display_bytes_ = 0;
   dropped_displays_ = 0;
+  oom_kills_at_eval_ = supervisor_.OomKillCount();
   Send(EncodeRequest("eval", seq_, code));
   if (timeout.count() > 0) {
     deadline_timer_ = After(timeout, [](Interpreter& self) {
@@ -420,6 +422,7 @@ void Interpreter::FinishEval(std::optional<ErrorInfo> error, bool dead) {
   }
   result.set_timed_out(timed_out_);
   result.set_context_dead(dead);
+  result.set_oom_killed(dead && oom_killed_);
   result.set_duration_ms(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - eval_started_).count()));
   state_ = dead ? State::kDead : State::kIdle;
@@ -443,7 +446,20 @@ void Interpreter::OnProcessExit(const CommandResult& result) {
   events_.reset();
   // An interpreter's process group does not outlive it.
   if (!killing_ && pid_ > 0) SignalTree(pid_, 0, SIGKILL);
-  death_ = kill_reason_.empty() ? DescribeExit(result) : kill_reason_;
+  // The supervisor's verdict counts from the spawn; an eval counts from its
+  // own start, so an OOM kill of some earlier call is not blamed on it.
+  oom_killed_ = result.oom_killed && !killing_ && before == State::kBusy &&
+                KilledByOomKiller({.signal = result.signal,
+                                   .exit_code = result.exit_code,
+                                   .count_before = oom_kills_at_eval_,
+                                   .count_after = supervisor_.OomKillCount()});
+  if (!kill_reason_.empty()) {
+    death_ = kill_reason_;
+  } else if (oom_killed_) {
+    death_ = "was killed by the kernel's OOM killer (the sandbox's memory limit)";
+  } else {
+    death_ = DescribeExit(result);
+  }
   const std::string what = absl::StrCat("the ", name(), " interpreter ", death_);
 
   if (before == State::kStarting) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -176,6 +177,9 @@ class Interpreter : public std::enable_shared_from_this<Interpreter> {
   bool interrupted_ = false;
   size_t display_bytes_ = 0;
   size_t dropped_displays_ = 0;
+  // The cgroup's OOM-kill count when the eval began; whether it ended so.
+  std::optional<uint64_t> oom_kills_at_eval_;
+  bool oom_killed_ = false;
 };
 
 }  // namespace sagewai::code_eval

@@ -53,7 +53,8 @@ void LogEval(const Admission& call, const v1::EvalResult& r) {
                               {"duration_ms", static_cast<int64_t>(r.duration_ms())},
                               {"error", r.error().name()},
                               {"timed_out", r.timed_out()},
-                              {"context_dead", r.context_dead()}});
+                              {"context_dead", r.context_dead()},
+                              {"oom_killed", r.oom_killed()}});
 }
 
 // The manager's request for an EvalRequest.

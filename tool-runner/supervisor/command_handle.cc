@@ -1,4 +1,6 @@
 // CommandHandle: every call is handed to the supervisor's loop thread.
+#include <signal.h>
+
 #include <string>
 #include <utility>
 
@@ -38,6 +40,7 @@ void CommandHandle::Signal(int sig) {
   const uint64_t id = id_;
   s->loop_->Post([s, id, sig] {
     if (Supervisor::Command* c = s->Find(id); c != nullptr && !c->exited) {
+      c->sigkill_sent |= sig == SIGKILL;
       s->ops().Signal(-c->pid, sig);
     }
   });

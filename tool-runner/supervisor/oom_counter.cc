@@ -1,6 +1,7 @@
 #include "tool-runner/supervisor/oom_counter.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <vector>
@@ -68,6 +69,12 @@ std::optional<uint64_t> ReadOomKillCount(const std::string& file) {
   std::optional<std::string> text = ReadSmallFile(file);
   if (!text) return std::nullopt;
   return ParseOomKillCount(*text);
+}
+
+bool KilledByOomKiller(const OomEvidence& e) {
+  const bool sigkill = e.signal == SIGKILL || (e.signal == 0 && e.exit_code == 128 + SIGKILL);
+  if (!sigkill || e.runner_sent_sigkill) return false;
+  return e.count_before && e.count_after && *e.count_after > *e.count_before;
 }
 
 }  // namespace sagewai

@@ -32,6 +32,20 @@ std::optional<std::string> FindOomCounterFile(const OomCounterSources& sources =
 // The count in `file` now; nullopt when it cannot be read.
 std::optional<uint64_t> ReadOomKillCount(const std::string& file);
 
+// How a command ended, for KilledByOomKiller.
+struct OomEvidence {
+  int signal = 0;                        // the signal that ended it, 0 if it exited
+  int exit_code = -1;                    // 137 is a shell reporting a child that died of SIGKILL
+  bool runner_sent_sigkill = false;      // timeout, cancel, shutdown, a client's signal
+  std::optional<uint64_t> count_before;  // at the start of the call
+  std::optional<uint64_t> count_after;   // after its end
+};
+
+// True when the kernel's OOM killer ended the command: a SIGKILL (or a
+// shell's 137) the runner did not send while the count rose. Unknown counts
+// give false.
+bool KilledByOomKiller(const OomEvidence& e);
+
 }  // namespace sagewai
 
 #endif  // SAGEWAI_TOOL_RUNNER_SUPERVISOR_OOM_COUNTER_H_

@@ -1,6 +1,7 @@
 #include "tool-runner/supervisor/oom_counter.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -17,6 +18,36 @@ TEST(OomCounterTest, ParsesBothFormats) {
   EXPECT_FALSE(ParseOomKillCount("oom_kill_disable 0\nunder_oom 0\n"));  // old v1 kernels
   EXPECT_FALSE(ParseOomKillCount(""));
   EXPECT_FALSE(ParseOomKillCount("oom_kill x\n"));
+}
+
+TEST(OomCounterTest, MissingOrUnreadableFilesAreNone) {
+  EXPECT_FALSE(ReadOomKillCount("/nonexistent/memory.events"));
+  EXPECT_FALSE(ReadOomKillCount("/proc/self"));  // a directory: read fails
+}
+
+TEST(OomCounterTest, AKillTheRunnerDidNotSendWhileTheCountRose) {
+  const OomEvidence oom{.signal = SIGKILL, .exit_code = 137, .count_before = 3, .count_after = 4};
+  EXPECT_TRUE(KilledByOomKiller(oom));
+  // A shell reporting its child's SIGKILL (`head -c 1g /dev/zero | tail`).
+  EXPECT_TRUE(KilledByOomKiller({.exit_code = 137, .count_before = 0, .count_after = 1}));
+
+  OomEvidence e = oom;
+  e.runner_sent_sigkill = true;  // timeout, cancel, shutdown, a client's SIGKILL
+  EXPECT_FALSE(KilledByOomKiller(e));
+  e = oom;
+  e.count_after = 3;  // no OOM kill meanwhile: someone else's kill -9
+  EXPECT_FALSE(KilledByOomKiller(e));
+  e = oom;
+  e.signal = SIGSEGV;
+  e.exit_code = 128 + SIGSEGV;
+  EXPECT_FALSE(KilledByOomKiller(e));
+  e = oom;
+  e.count_before.reset();  // no counter: never claimed
+  EXPECT_FALSE(KilledByOomKiller(e));
+  e = oom;
+  e.count_after.reset();
+  EXPECT_FALSE(KilledByOomKiller(e));
+  EXPECT_FALSE(KilledByOomKiller({.exit_code = 0, .count_before = 0, .count_after = 1}));
 }
 
 class FakeCgroupTree : public ::testing::Test {

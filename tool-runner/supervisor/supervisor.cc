@@ -96,6 +96,11 @@ Supervisor::Command* Supervisor::Find(uint64_t id) {
   return it == commands_.end() ? nullptr : it->second.get();
 }
 
+std::optional<uint64_t> Supervisor::OomKillCount() const {
+  if (oom_counter_file_.empty()) return std::nullopt;
+  return ReadOomKillCount(oom_counter_file_);
+}
+
 void Supervisor::StartCommand(uint64_t id, CommandSpec spec,
                               std::shared_ptr<CommandObserver> observer,
                               Clock::time_point launched) {
@@ -106,8 +111,7 @@ void Supervisor::StartCommand(uint64_t id, CommandSpec spec,
     return;
   }
   // Before the spawn: a command killed at once must see the count rise.
-  std::optional<uint64_t> oom_kills_before;
-  if (!oom_counter_file_.empty()) oom_kills_before = ReadOomKillCount(oom_counter_file_);
+  std::optional<uint64_t> oom_kills_before = OomKillCount();
   auto spawned = ops().Spawn(id, spec.process);
   if (!spawned.ok()) {
     --running_;
@@ -413,9 +417,14 @@ void Supervisor::MaybeFinish(uint64_t id) {
   }
   r.timed_out = c.timed_out;
   r.cancelled = c.cancelled;
-  if (r.signal == SIGKILL && !c.killing && c.oom_kills_before) {
-    const std::optional<uint64_t> now = ReadOomKillCount(oom_counter_file_);
-    r.oom_killed = now && *now > *c.oom_kills_before;
+  // The cgroup's count, not the process: with several calls at once one OOM
+  // kill may be credited to any call that died of a SIGKILL meanwhile.
+  if (c.oom_kills_before && (r.signal == SIGKILL || r.exit_code == 128 + SIGKILL)) {
+    r.oom_killed = KilledByOomKiller({.signal = r.signal,
+                                      .exit_code = r.exit_code,
+                                      .runner_sent_sigkill = c.killing || c.sigkill_sent,
+                                      .count_before = c.oom_kills_before,
+                                      .count_after = ReadOomKillCount(oom_counter_file_)});
   }
   r.timeline = c.timeline;
   r.timeline.finished = Clock::now();

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -136,6 +137,10 @@ class Supervisor {
 
   // Commands running now.
   size_t running() const { return running_.load(); }
+
+  // The cgroup's OOM-kill count now (oom_counter.h); nullopt where none is
+  // readable. Thread-safe.
+  std::optional<uint64_t> OomKillCount() const;
 
   // Ends every command (SIGTERM, `grace`, SIGKILL), waits for them to be
   // reaped (bounded by grace + 1 s), and stops the loop thread.

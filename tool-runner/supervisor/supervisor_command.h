@@ -46,6 +46,8 @@ struct Supervisor::Command {
   bool cancelled = false;
   // The cgroup's OOM-kill count before the spawn (nullopt: none readable).
   std::optional<uint64_t> oom_kills_before;
+  // A client sent SIGKILL itself (CommandHandle::Signal): not the OOM killer.
+  bool sigkill_sent = false;
   // While a killed call's processes die: what reports their end, and the
   // limit of that wait.
   std::vector<UniqueFd> dying;
