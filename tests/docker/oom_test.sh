@@ -4,10 +4,16 @@
 # and exits 137), the runner survives (oom_score_adj) and the next call
 # works; a command the runner kills itself (a timeout) is not called an OOM.
 #
-#   oom_test.sh BIN_DIR
+# The result fields themselves (signal 9, oom_killed, a code-eval
+# interpreter's context_dead + oom_killed) are checked over the socket by
+# oom_client.py.
+#
+#   oom_test.sh BIN_DIR   (PYTHONPATH: the stubs of tests/python)
 source "$(dirname "$0")/lib.sh"
 require_docker
 require_image base
+/usr/bin/python3 -c 'import grpc, sagewai.sandbox.v1.sandbox_pb2' 2>/dev/null ||
+  { echo "SKIP: python3-grpcio or the stubs of tests/python (PYTHONPATH) missing"; exit 77; }
 
 BIN_DIR=$(cd "${1:?usage: $0 BIN_DIR}" && pwd)
 CLI="$BIN_DIR/sagewai-sandbox"
@@ -27,7 +33,11 @@ $3"; fi
 }
 
 json=$("$CLI" start --json --mem 256m --image "$IMAGE")
-sandbox=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["sandbox_id"])' <<<"$json")
+field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1" <<<"$json"; }
+sandbox=$(field sandbox_id)
+# No swap either, so the limit is a hard 256 MiB wherever the host has swap.
+docker update --memory 256m --memory-swap 256m "$(field container_id)" >/dev/null ||
+  sagewai_die "docker update --memory-swap 256m failed"
 runner_pid_before=$("$CLI" exec --sandbox "$sandbox" -- 'cat /proc/1/task/1/children')
 
 rc=0
@@ -47,4 +57,13 @@ rc=0
 err=$("$CLI" exec --sandbox "$sandbox" --timeout 1 -- 'exec sleep 30' 2>&1) || rc=$?
 expect_eq "a timeout is exit 124" 124 "$rc"
 if [[ $err == *"OOM killer"* ]]; then fail "a timeout called an OOM kill: $err"; else pass "a timeout is not an OOM kill"; fi
+
+if timeout 600 /usr/bin/python3 "$TESTS_DOCKER_DIR/oom_client.py" "$(field addr)" \
+  "$(field token_file)"; then
+  pass "result fields over the socket"
+else
+  fail "result fields over the socket (see above)"
+fi
+expect_eq "the runner is still the same process" "$runner_pid_before" \
+  "$("$CLI" exec --sandbox "$sandbox" -- 'cat /proc/1/task/1/children')"
 finish
