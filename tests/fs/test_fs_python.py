@@ -74,7 +74,15 @@ class FilesystemClientTest(unittest.TestCase):
         if cls.runner is not None:
             cls.channel.close()
             cls.runner.terminate()
-            cls.runner.wait(timeout=10)
+            try:
+                # Slow under ASan on a loaded machine (leak check at exit).
+                cls.runner.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                # Say where it hangs before failing: every thread's stack.
+                subprocess.run(["gdb", "-p", str(cls.runner.pid), "-batch",
+                                "-ex", "thread apply all bt"], check=False, timeout=120)
+                cls.runner.kill()
+                raise
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def write(self, first, chunks):
