@@ -79,8 +79,9 @@ class FilesystemClientTest(unittest.TestCase):
                 cls.runner.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 # Say where it hangs before failing: every thread's stack.
-                subprocess.run(["gdb", "-p", str(cls.runner.pid), "-batch",
-                                "-ex", "thread apply all bt"], check=False, timeout=120)
+                if shutil.which("gdb"):
+                    subprocess.run(["gdb", "-p", str(cls.runner.pid), "-batch",
+                                    "-ex", "thread apply all bt"], check=False, timeout=120)
                 cls.runner.kill()
                 raise
         shutil.rmtree(cls.dir, ignore_errors=True)
