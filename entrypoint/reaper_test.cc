@@ -67,28 +67,32 @@ TEST(ReapZombiesTest, ReapsOrphansAndReportsTheMainChild) {
       0);
 }
 
+// A child that waits for a signal, a SIGTERM to us from another process
+// (and a SIGPIPE we raise ourselves, not forwarded), under Supervise.
+int SuperviseForwardedSigterm(bool is_runner) {
+  return InFork([is_runner]() -> int {
+    sigset_t previous;
+    if (!BlockSignals(&previous).ok()) return 30;
+    int fd = -1;
+    if (!OpenSignalFd(&fd).ok()) return 31;
+    const pid_t child = fork();
+    if (child == 0) {
+      ResetSignalsForExec(previous);
+      pause();
+      _exit(0);
+    }
+    kill(getpid(), SIGPIPE);
+    const pid_t parent = getpid();
+    if (fork() == 0) {
+      kill(parent, SIGTERM);
+      _exit(0);
+    }
+    return Supervise(fd, child, is_runner);
+  });
+}
+
 TEST(SuperviseTest, ForwardsSignalsAndReturnsTheChildCode) {
-  EXPECT_EQ(InFork([]() -> int {
-              sigset_t previous;
-              if (!BlockSignals(&previous).ok()) return 30;
-              int fd = -1;
-              if (!OpenSignalFd(&fd).ok()) return 31;
-              const pid_t child = fork();
-              if (child == 0) {
-                ResetSignalsForExec(previous);
-                pause();
-                _exit(0);
-              }
-              // Another process signals us; a signal we raised ourselves is not forwarded.
-              kill(getpid(), SIGPIPE);
-              const pid_t parent = getpid();
-              if (fork() == 0) {
-                kill(parent, SIGTERM);
-                _exit(0);
-              }
-              return Supervise(fd, child);
-            }),
-            128 + SIGTERM);
+  EXPECT_EQ(SuperviseForwardedSigterm(/*is_runner=*/false), 128 + SIGTERM);
 }
 
 // A child that dies of `sig` by itself, under Supervise with `is_runner`.
@@ -116,25 +120,7 @@ TEST(SuperviseTest, ARunnerKilledByASignalNotForwardedGetsItsOwnCode) {
 }
 
 TEST(SuperviseTest, ARunnerEndedByAForwardedSignalKeeps128PlusN) {
-  EXPECT_EQ(InFork([]() -> int {
-              sigset_t previous;
-              if (!BlockSignals(&previous).ok()) return 30;
-              int fd = -1;
-              if (!OpenSignalFd(&fd).ok()) return 31;
-              const pid_t child = fork();
-              if (child == 0) {
-                ResetSignalsForExec(previous);
-                pause();
-                _exit(0);
-              }
-              const pid_t parent = getpid();
-              if (fork() == 0) {
-                kill(parent, SIGTERM);
-                _exit(0);
-              }
-              return Supervise(fd, child, /*is_runner=*/true);
-            }),
-            128 + SIGTERM);
+  EXPECT_EQ(SuperviseForwardedSigterm(/*is_runner=*/true), 128 + SIGTERM);
 }
 
 }  // namespace

@@ -23,10 +23,6 @@ cleanup() {
   cleanup_containers
 }
 trap cleanup EXIT
-expect_contains() {
-  if [[ $3 == *"$2"* ]]; then pass "$1"; else fail "$1: no [$2] in:
-$3"; fi
-}
 runtime=()
 [[ -z $TEST_RUNTIME ]] || runtime=(--runtime "$TEST_RUNTIME")
 

@@ -41,6 +41,11 @@ fail() {
 expect_eq() {
   if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi
 }
+# expect_contains WHAT NEEDLE HAYSTACK
+expect_contains() {
+  if [[ $3 == *"$2"* ]]; then pass "$1"; else fail "$1: no [$2] in:
+$3"; fi
+}
 # Ends the test: exit 1 when any expectation failed.
 finish() {
   if ((FAILURES > 0)); then

@@ -27,10 +27,6 @@ cleanup() {
   cleanup_containers
 }
 trap cleanup EXIT
-expect_contains() {
-  if [[ $3 == *"$2"* ]]; then pass "$1"; else fail "$1: no [$2] in:
-$3"; fi
-}
 
 json=$("$CLI" start --json --mem 256m --image "$IMAGE")
 field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1" <<<"$json"; }

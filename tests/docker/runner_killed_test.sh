@@ -24,11 +24,6 @@ cleanup() {
   cleanup_containers
 }
 trap cleanup EXIT
-# expect_contains WHAT NEEDLE HAYSTACK
-expect_contains() {
-  if [[ $3 == *"$2"* ]]; then pass "$1"; else fail "$1: no [$2] in:
-$3"; fi
-}
 
 json=$("$CLI" start --json --image "$IMAGE")
 sandbox=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["sandbox_id"])' <<<"$json")
